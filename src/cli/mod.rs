@@ -1,0 +1,105 @@
+//! Command-line interface (design brief §3). JSON goes to stdout, logs and progress to stderr.
+
+mod demo;
+mod detect;
+mod eval;
+mod verify;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use boardcheck::face::liveness::LivenessKind;
+use boardcheck::face::{DetectorKind, EmbedderKind, EngineOptions, FaceEngine};
+use boardcheck::paths;
+
+#[derive(Parser)]
+#[command(name = "boardcheck", version, about = "Face-recognition boarding check for bus-station boarding lanes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The main job on the fixtures (for now: the vision core at work).
+    Demo(demo::DemoArgs),
+    /// Compare the main faces of two images (1:1).
+    Verify(verify::VerifyArgs),
+    /// Find faces in an image and report box, keypoints, quality and liveness.
+    Detect(detect::DetectArgs),
+    /// Measure accuracy on a labelled data set (or presentation-attack detection with --pad).
+    Eval(eval::EvalArgs),
+}
+
+/// Engine choices shared by every command that runs the vision core.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Face detector.
+    #[arg(long, value_enum, default_value_t = DetectorKind::Rfb)]
+    detector: DetectorKind,
+    /// Embedding models.
+    #[arg(long, value_enum, default_value_t = EmbedderKind::Fused)]
+    embedder: EmbedderKind,
+    /// Embed each face without its mirror image.
+    #[arg(long)]
+    no_flip: bool,
+    /// Anti-spoofing model.
+    #[arg(long, value_enum, default_value_t = LivenessKind::Faceplugin)]
+    liveness: LivenessKind,
+    /// Skip the anti-spoofing model.
+    #[arg(long)]
+    no_liveness: bool,
+    /// Threads per inference (ONNX Runtime intra-op threads).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl EngineArgs {
+    pub fn options(&self) -> EngineOptions {
+        let mut options = EngineOptions {
+            detector: self.detector,
+            embedder: self.embedder,
+            flip_fusion: !self.no_flip,
+            liveness: (!self.no_liveness).then_some(self.liveness),
+            ..EngineOptions::default()
+        };
+        if let Some(threads) = self.threads {
+            options.runtime.intra_threads = threads;
+        }
+        options
+    }
+
+    pub fn load(&self) -> anyhow::Result<FaceEngine> {
+        let home = paths::home()?;
+        FaceEngine::load(&home, &self.options()).context("loading the vision core")
+    }
+}
+
+/// Prints `value` as one line of JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+pub fn run() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BOARDCHECK_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Detect(args) => detect::run(args),
+        Command::Eval(args) => eval::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("boardcheck: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

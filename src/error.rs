@@ -1,0 +1,49 @@
+//! The library's error type: every failure names what was wrong and where.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input image could not be used (unreadable, corrupt, too small, too large).
+    #[error("image {path}: {reason}")]
+    Image { path: PathBuf, reason: String },
+
+    /// The ONNX Runtime library could not be loaded.
+    #[error("ONNX Runtime library {path}: {reason}")]
+    RuntimeLibrary { path: PathBuf, reason: String },
+
+    /// A model file is missing, altered, or not the model we expect.
+    #[error("model {id} ({path}): {reason}")]
+    Model { id: String, path: PathBuf, reason: String },
+
+    /// Inference failed while running a loaded model.
+    #[error("inference with model {id}: {reason}")]
+    Inference { id: String, reason: String },
+
+    /// A configuration or manifest file is wrong.
+    #[error("config {path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+
+    /// A data set given to an evaluation is unusable.
+    #[error("dataset {path}: {reason}")]
+    Dataset { path: PathBuf, reason: String },
+
+    /// The boarding protocol could not be sampled from the data.
+    #[error("boarding protocol: {0}")]
+    Boarding(#[from] crate::eval::boarding::BoardingError),
+
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub fn image(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Image { path: path.into(), reason: reason.into() }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,73 @@
+//! The 68-point landmark model (Faceplugin): the detector box, stretched to 64×64 grey
+//! `/256`, gives 68 points in box-relative [0, 1] coordinates. The five alignment points come
+//! from them: eyelid points averaged for the eye centres, nose tip, and each mouth corner
+//! averaged with the inner-lip corner next to it.
+
+use image::RgbImage;
+
+use super::align::{warp, Affine, Border, FivePoints, Point};
+use super::detect::BBox;
+use super::tensor::luma;
+use crate::error::{Error, Result};
+use crate::runtime::OnnxModel;
+
+const SIZE: u32 = 64;
+pub const INPUT_SHAPE: [i64; 4] = [1, 1, SIZE as i64, SIZE as i64];
+
+pub struct LandmarkModel {
+    model: OnnxModel,
+}
+
+impl LandmarkModel {
+    pub fn new(model: OnnxModel) -> Self {
+        LandmarkModel { model }
+    }
+
+    /// The 68 landmarks of the face in `bbox`, in image pixels.
+    pub fn landmarks(&self, image: &RgbImage, bbox: &BBox) -> Result<Vec<Point>> {
+        let to_image = Affine::rect_to_output(bbox.x1, bbox.y1, bbox.width(), bbox.height(), SIZE, SIZE);
+        let crop = warp(image, &to_image, SIZE, SIZE, Border::Replicate);
+        let data: Vec<f32> = crop.pixels().map(|p| luma(p) / 256.0).collect();
+        let outputs = self.model.run(&[1, 1, SIZE as usize, SIZE as usize], data)?;
+        let raw = match outputs.first() {
+            Some(o) if o.data.len() == 136 => &o.data,
+            _ => return Err(Error::Inference { id: self.model.id().to_string(), reason: "expected 136 landmark values".to_string() }),
+        };
+        Ok(raw.chunks_exact(2).map(|xy| Point::new(bbox.x1 + xy[0] * bbox.width(), bbox.y1 + xy[1] * bbox.height())).collect())
+    }
+}
+
+/// The five alignment points from the 68-point (iBUG 300-W) layout.
+pub fn five_points(l: &[Point]) -> Option<FivePoints> {
+    if l.len() != 68 {
+        return None;
+    }
+    let mean = |idx: &[usize]| {
+        let n = idx.len() as f32;
+        Point::new(idx.iter().map(|&i| l[i].x).sum::<f32>() / n, idx.iter().map(|&i| l[i].y).sum::<f32>() / n)
+    };
+    Some(FivePoints {
+        left_eye: mean(&[37, 38, 40, 41]),
+        right_eye: mean(&[43, 44, 46, 47]),
+        nose: l[30],
+        mouth_left: mean(&[48, 60]),
+        mouth_right: mean(&[54, 64]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_points_from_68() {
+        let mut l: Vec<Point> = (0..68).map(|i| Point::new(i as f32, 0.0)).collect();
+        l[30] = Point::new(5.0, 6.0);
+        let five = five_points(&l).expect("68 points");
+        assert_eq!(five.left_eye, Point::new(39.0, 0.0));
+        assert_eq!(five.right_eye, Point::new(45.0, 0.0));
+        assert_eq!(five.nose, Point::new(5.0, 6.0));
+        assert_eq!(five.mouth_left, Point::new(54.0, 0.0));
+        assert_eq!(five_points(&l[..10]), None);
+    }
+}

@@ -1,0 +1,239 @@
+//! The vision core: image in, faces out, each with box, keypoints, quality verdict, liveness
+//! score and embedding.
+//!
+//! ```text
+//! image ─► detect ─► landmarks (68) ─► five points ─► align (112×112) ─► quality
+//!                                                                   ├─► liveness (face + context)
+//!                                                                   └─► embed (batched, L2)
+//! ```
+//! [`FaceEngine`] is the facade the rest of boardcheck uses; the submodules are the stages.
+
+pub mod align;
+pub mod detect;
+pub mod draw;
+pub mod embed;
+pub mod id_photo;
+pub mod landmarks;
+pub mod liveness;
+pub mod quality;
+pub mod tensor;
+
+use std::path::Path;
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::models::Catalog;
+use crate::runtime::{self, OnnxModel, Runtime, RuntimeOptions};
+use align::{warp, Affine, Border, FivePoints, Point, ALIGNED_SIZE};
+use detect::{rfb::RfbDetector, BBox, Detector};
+use embed::{Embedder, EmbeddingModel};
+use landmarks::LandmarkModel;
+use liveness::{Liveness, LivenessKind, LivenessModel};
+use quality::{QualityIssue, QualityMeasures, QualityPolicy};
+use tensor::{Channels, Layout, Normalisation};
+
+/// Which detector finds faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetectorKind {
+    /// RFB-320 (Faceplugin): the most accurate here.
+    Rfb,
+}
+
+/// Which models make the embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmbedderKind {
+    /// Faceplugin 512-d and MobileFaceNet 192-d, concatenated: the most accurate measured.
+    Fused,
+    /// Faceplugin 512-d alone.
+    Faceplugin,
+    /// MobileFaceNet 192-d alone.
+    Mobilefacenet,
+}
+
+/// Everything that shapes the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub detector: DetectorKind,
+    pub embedder: EmbedderKind,
+    pub flip_fusion: bool,
+    pub liveness: Option<LivenessKind>,
+    pub runtime: RuntimeOptions,
+    /// Faces that fail this policy are still returned, with the reason.
+    pub quality: QualityPolicy,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            detector: DetectorKind::Rfb,
+            embedder: EmbedderKind::Fused,
+            flip_fusion: true,
+            liveness: Some(LivenessKind::Faceplugin),
+            runtime: RuntimeOptions::default(),
+            quality: QualityPolicy::LIVE_PROBE,
+        }
+    }
+}
+
+/// One face found in an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Face {
+    pub bbox: BBox,
+    pub detection_score: f32,
+    pub points: FivePoints,
+    pub quality: QualityMeasures,
+    /// Why the face is not good enough to match, if it is not.
+    pub quality_issue: Option<QualityIssue>,
+    pub liveness: Option<Liveness>,
+    #[serde(skip)]
+    pub landmarks: Vec<Point>,
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+}
+
+impl Face {
+    pub fn usable(&self) -> bool {
+        self.quality_issue.is_none()
+    }
+}
+
+/// Images whose longer side is below this are treated as tight crops (ID photos, face crops)
+/// and padded before detection, so the face has the margin detectors are trained with.
+const TIGHT_CROP_SIDE: u32 = 400;
+/// Padding added on each side of a tight crop, as a fraction of its size.
+const TIGHT_CROP_PADDING: f32 = 0.3;
+
+/// The loaded vision core.
+pub struct FaceEngine {
+    detector: Box<dyn Detector>,
+    landmarks: LandmarkModel,
+    embedder: Embedder,
+    liveness: Option<LivenessModel>,
+    quality: QualityPolicy,
+}
+
+impl FaceEngine {
+    /// Loads the runtime library and the models named by `options`, verifying each file.
+    pub fn load(home: &Path, options: &EngineOptions) -> Result<Self> {
+        let catalog = Catalog::load(home)?;
+        let rt = runtime::init(&catalog.runtime_library()?)?;
+        let load = |id: &str, shape: &[i64]| OnnxModel::load(rt, id, &catalog.model_path(id)?, shape, options.runtime);
+        let detector: Box<dyn Detector> = match options.detector {
+            DetectorKind::Rfb => Box::new(RfbDetector::new(load("rfb320", &detect::rfb::INPUT_SHAPE)?)),
+        };
+        let landmarks = LandmarkModel::new(load("landmark68", &landmarks::INPUT_SHAPE)?);
+        let embedder = load_embedder(rt, &catalog, options)?;
+        let liveness = match options.liveness {
+            Some(kind) => Some(LivenessModel::new(kind, load(kind.model_id(), &kind.input_shape())?)),
+            None => None,
+        };
+        Ok(FaceEngine { detector, landmarks, embedder, liveness, quality: options.quality })
+    }
+
+    pub fn embedder_id(&self) -> &str {
+        self.embedder.id()
+    }
+
+    /// The embedder, for callers that align crops themselves (enrolment, benchmarks).
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
+    }
+
+    /// The anti-spoofing model in use, if any.
+    pub fn liveness_id(&self) -> Option<&'static str> {
+        self.liveness.as_ref().map(|l| l.kind().model_id())
+    }
+
+    /// Spoof score at or above which a face is called an attack.
+    pub fn liveness_threshold(&self) -> Option<f32> {
+        self.liveness.as_ref().map(|l| l.threshold)
+    }
+
+    /// The 1:1 decision threshold calibrated for this embedder (see [`embed::Embedder::threshold`]).
+    pub fn verification_threshold(&self) -> f32 {
+        self.embedder.threshold()
+    }
+
+    /// All faces in `image`, most confident detection first.
+    pub fn analyze(&self, image: &RgbImage) -> Result<Vec<Face>> {
+        let detections = self.detect(image)?;
+        let mut faces = Vec::with_capacity(detections.len());
+        let mut crops = Vec::with_capacity(detections.len());
+        for d in detections {
+            let landmarks = self.landmarks.landmarks(image, &d.bbox)?;
+            let Some(points) = landmarks::five_points(&landmarks) else { continue };
+            let Some(to_image) = align::alignment(&points) else { continue };
+            let aligned = warp(image, &to_image, ALIGNED_SIZE, ALIGNED_SIZE, Border::Replicate);
+            let quality = quality::measure(&points, &aligned);
+            let liveness = match &self.liveness {
+                Some(model) => Some(model.check(image, &d.bbox)?),
+                None => None,
+            };
+            faces.push(Face {
+                bbox: d.bbox,
+                detection_score: d.score,
+                points,
+                quality_issue: self.quality.check(&quality),
+                quality,
+                liveness,
+                landmarks,
+                embedding: Vec::new(),
+            });
+            crops.push(aligned);
+        }
+        let embeddings = self.embedder.embed(&crops)?;
+        for (face, embedding) in faces.iter_mut().zip(embeddings) {
+            face.embedding = embedding;
+        }
+        Ok(faces)
+    }
+
+    /// The main face of an image: the largest one.
+    pub fn main_face(&self, image: &RgbImage) -> Result<Option<Face>> {
+        Ok(self.analyze(image)?.into_iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())))
+    }
+
+    /// Detects faces; a tight crop is padded first and the boxes mapped back.
+    fn detect(&self, image: &RgbImage) -> Result<Vec<detect::Detection>> {
+        if image.width().max(image.height()) >= TIGHT_CROP_SIDE {
+            return self.detector.detect(image);
+        }
+        let (pad_x, pad_y) = ((image.width() as f32 * TIGHT_CROP_PADDING).round(), (image.height() as f32 * TIGHT_CROP_PADDING).round());
+        let (w, h) = (image.width() + 2 * pad_x as u32, image.height() + 2 * pad_y as u32);
+        let padded = warp(image, &Affine::scale_translate(1.0, 1.0, -pad_x, -pad_y), w, h, Border::Constant([127, 127, 127]));
+        let back = Affine::scale_translate(1.0, 1.0, -pad_x, -pad_y);
+        Ok(self
+            .detector
+            .detect(&padded)?
+            .into_iter()
+            .map(|mut d| {
+                d.bbox = d.bbox.mapped(&back);
+                d.keypoints.iter_mut().for_each(|p| *p = back.apply(*p));
+                d
+            })
+            .collect())
+    }
+}
+
+fn load_embedder(rt: Runtime, catalog: &Catalog, options: &EngineOptions) -> Result<Embedder> {
+    let faceplugin = || -> Result<EmbeddingModel> {
+        let model = OnnxModel::load(rt, "faceplugin512", &catalog.model_path("faceplugin512")?, &[-1, 3, 112, 112], options.runtime)?;
+        // Faceplugin's feature model takes BGR, (x − 127) / 128 (measured: RGB loses ~2 points).
+        Ok(EmbeddingModel::new(model, Normalisation { channels: Channels::Bgr, layout: Layout::Nchw, mean: 127.0, std: 128.0 }, 512))
+    };
+    let mobilefacenet = || -> Result<EmbeddingModel> {
+        let model = OnnxModel::load(rt, "mobilefacenet", &catalog.model_path("mobilefacenet")?, &[-1, 112, 112, 3], options.runtime)?;
+        Ok(EmbeddingModel::new(model, Normalisation { channels: Channels::Rgb, layout: Layout::Nhwc, mean: 127.5, std: 128.0 }, 192))
+    };
+    let (name, parts) = match options.embedder {
+        EmbedderKind::Fused => ("faceplugin512+mobilefacenet", vec![faceplugin()?, mobilefacenet()?]),
+        EmbedderKind::Faceplugin => ("faceplugin512", vec![faceplugin()?]),
+        EmbedderKind::Mobilefacenet => ("mobilefacenet", vec![mobilefacenet()?]),
+    };
+    let id = if options.flip_fusion { format!("{name}+flip") } else { name.to_string() };
+    Ok(Embedder::new(id, parts, options.flip_fusion))
+}

@@ -1,0 +1,28 @@
+//! Shared by the integration tests: the real engine and the fixture images.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use boardcheck::face::{EngineOptions, Face, FaceEngine};
+use boardcheck::{image_io, paths};
+
+pub fn fixture(name: &str) -> PathBuf {
+    let home = paths::home().expect("boardcheck home (run scripts/setup)");
+    paths::fixtures(&home).join(name)
+}
+
+/// One engine per test binary: loading models is the slow part.
+pub fn engine() -> &'static FaceEngine {
+    static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let home = paths::home().expect("boardcheck home");
+        FaceEngine::load(&home, &EngineOptions::default()).expect("models load (run scripts/setup)")
+    })
+}
+
+pub fn main_face(name: &str) -> Face {
+    let image = image_io::load_rgb(&fixture(name)).expect("fixture decodes");
+    engine().main_face(&image).expect("analysis runs").unwrap_or_else(|| panic!("a face in {name}"))
+}
