@@ -2,9 +2,8 @@
 
 mod common;
 
-use boardcheck::face::align::{alignment, warp, Border, ALIGNED_SIZE};
 use boardcheck::face::embed::similarity;
-use boardcheck::face::id_photo;
+use boardcheck::face::{aligned_crop, id_photo};
 use boardcheck::image_io;
 use common::{engine, fixture, main_face};
 
@@ -52,10 +51,7 @@ fn finds_every_face_in_the_group_photo() {
 fn a_batch_embeds_exactly_as_single_faces_do() {
     let image = image_io::load_rgb(&fixture("t1.jpg")).expect("decodes");
     let faces = engine().analyze(&image).expect("runs");
-    let crops: Vec<_> = faces
-        .iter()
-        .map(|f| warp(&image, &alignment(&f.points).expect("alignable"), ALIGNED_SIZE, ALIGNED_SIZE, Border::Replicate))
-        .collect();
+    let crops: Vec<_> = faces.iter().map(|f| aligned_crop(&image, &f.points).expect("alignable")).collect();
     let batched = engine().embedder().embed(&crops).expect("batch");
     assert_eq!(batched.len(), crops.len());
     for (crop, from_batch) in crops.iter().zip(&batched) {

@@ -46,8 +46,11 @@ pub struct EngineArgs {
     #[arg(long)]
     no_flip: bool,
     /// Anti-spoofing model.
-    #[arg(long, value_enum, default_value_t = LivenessKind::Faceplugin)]
+    #[arg(long, value_enum, default_value_t = LivenessKind::Antispoof256)]
     liveness: LivenessKind,
+    /// Spoof score at or above which a face is called an attack (default: the model's calibrated one).
+    #[arg(long)]
+    liveness_threshold: Option<f32>,
     /// Skip the anti-spoofing model.
     #[arg(long)]
     no_liveness: bool,
@@ -65,6 +68,7 @@ impl EngineArgs {
             liveness: (!self.no_liveness).then_some(self.liveness),
             ..EngineOptions::default()
         };
+        options.liveness_threshold = self.liveness_threshold;
         if let Some(threads) = self.threads {
             options.runtime.intra_threads = threads;
         }

@@ -6,6 +6,7 @@
 //! padded — so faces keep their shape. Box decoding and non-maximum suppression are pure
 //! functions below, shared by both.
 
+pub mod blazeface;
 pub mod rfb;
 
 use image::RgbImage;
