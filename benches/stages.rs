@@ -22,7 +22,9 @@ fn stages(c: &mut Criterion) {
     let catalog = Catalog::load(&home).expect("catalog");
     let rt = runtime::init(&catalog.runtime_library().expect("runtime")).expect("runtime loads");
     let detector_path = catalog.model_path("rfb320").expect("detector");
-    let detector = RfbDetector::new(OnnxModel::load(rt, "rfb320", &detector_path, &boardcheck::face::detect::rfb::INPUT_SHAPE, one_thread).expect("detector"));
+    let detector = RfbDetector::new(
+        OnnxModel::load(rt, "rfb320", &detector_path, &boardcheck::face::detect::rfb::INPUT_SHAPE, one_thread).expect("detector"),
+    );
 
     let mut group = c.benchmark_group("vision");
     group.bench_function("detect_rfb320", |b| b.iter(|| detector.detect(&image).expect("detects")));
