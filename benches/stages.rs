@@ -1,5 +1,5 @@
-//! Per-stage latency of the vision core on a real face (criterion): detection, landmarks,
-//! alignment, embedding (single and batched), liveness, and the whole analysis.
+//! Per-stage latency of the vision core on a real face (criterion): detection, alignment,
+//! embedding (single and batched), and the whole analysis with and without liveness.
 //! Run with `cargo bench --bench stages`; needs `scripts/setup` first.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -17,6 +17,8 @@ fn stages(c: &mut Criterion) {
     // One thread per inference: the per-lane set-up on a 2-core station PC.
     let one_thread = RuntimeOptions { intra_threads: 1, sessions: 1 };
     let engine = FaceEngine::load(&home, &EngineOptions { runtime: one_thread, ..EngineOptions::default() }).expect("models");
+    let without_liveness =
+        FaceEngine::load(&home, &EngineOptions { runtime: one_thread, liveness: None, ..EngineOptions::default() }).expect("models");
     let face = engine.main_face(&image).expect("runs").expect("a face");
 
     let catalog = Catalog::load(&home).expect("catalog");
@@ -35,7 +37,9 @@ fn stages(c: &mut Criterion) {
     group.bench_function("embed_batch_8", |b| {
         b.iter_batched(|| eight.clone(), |crops| engine.embedder().embed(&crops).expect("embeds"), BatchSize::SmallInput)
     });
+    // Whole analysis with and without the anti-spoofing model: the difference is its cost.
     group.bench_function("analyze_whole_image", |b| b.iter(|| engine.analyze(&image).expect("analyzes")));
+    group.bench_function("analyze_without_liveness", |b| b.iter(|| without_liveness.analyze(&image).expect("analyzes")));
     group.finish();
 }
 
