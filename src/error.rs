@@ -34,6 +34,10 @@ pub enum Error {
     #[error("boarding protocol: {0}")]
     Boarding(#[from] crate::eval::boarding::BoardingError),
 
+    /// The manifest database refused or failed an operation (locked, full, corrupt, a rule broken).
+    #[error("database {path}: {reason}")]
+    Database { path: PathBuf, reason: String },
+
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

@@ -17,16 +17,29 @@
 //!   module that touches `ort`.
 //! - [`image_io`]: decoding with limits; bad input is an error naming the file.
 //! - [`face`]: the vision core behind one facade, [`face::FaceEngine`].
+//! - [`ingest`]: frame sources (camera, RTSP, file, image folder); live ones reconnect with back-off.
+//! - [`manifest`]: trips, tickets with encrypted face templates, the append-only event log and
+//!   the manual-check queue in one SQLite database; boarding is exactly-once; purge after departure.
+//! - [`demo_video`]: renders the demo's lane video and ID photos from the fixture photos.
 //! - [`eval`]: accuracy harnesses (`boardcheck eval`): verification pairs, the boarding
 //!   protocol (open-set 1:N over 50-passenger manifests of ID photos) and presentation attacks.
 //! - `cli` (in `src/main.rs` and `src/cli/`): the command line, thin over the library.
 
+pub mod bench;
+pub mod boarding;
+pub mod clock;
+pub mod demo_video;
 pub mod error;
 pub mod eval;
 pub mod face;
 pub mod image_io;
+pub mod ingest;
+pub mod manifest;
 pub mod models;
 pub mod paths;
+pub mod pipeline;
 pub mod runtime;
+pub mod ticket;
+pub mod track;
 
 pub use error::{Error, Result};

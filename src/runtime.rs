@@ -6,7 +6,9 @@
 //! session per worker thread lets rayon embed images in parallel without a global lock.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
@@ -69,6 +71,8 @@ pub struct OnnxModel {
     id: String,
     sessions: Vec<Mutex<Session>>,
     input_shape: Vec<i64>,
+    /// Time spent inside ONNX Runtime, summed over calls: the floor a benchmark compares to.
+    inference_ns: AtomicU64,
 }
 
 impl OnnxModel {
@@ -99,7 +103,12 @@ impl OnnxModel {
                 "input shape is {input_shape:?}, expected {expected_input:?}: not the model this stage needs"
             )));
         }
-        Ok(OnnxModel { id: id.to_string(), sessions: sessions.into_iter().map(Mutex::new).collect(), input_shape })
+        Ok(OnnxModel {
+            id: id.to_string(),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
+            input_shape,
+            inference_ns: AtomicU64::new(0),
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -111,12 +120,19 @@ impl OnnxModel {
         &self.input_shape
     }
 
+    /// Total time spent in ONNX Runtime by this model so far.
+    pub fn inference_time(&self) -> Duration {
+        Duration::from_nanos(self.inference_ns.load(Ordering::Relaxed))
+    }
+
     /// Runs the model on one float tensor and returns every output, in the model's order.
     pub fn run(&self, shape: &[usize], data: Vec<f32>) -> Result<Vec<Output>> {
         let inference_error = |reason: String| Error::Inference { id: self.id.clone(), reason };
         let tensor = Tensor::from_array((shape.to_vec(), data)).map_err(|e| inference_error(e.to_string()))?;
         let mut session = self.free_session()?;
+        let started = Instant::now();
         let outputs = session.run(ort::inputs![tensor]).map_err(|e| inference_error(e.to_string()))?;
+        self.inference_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let mut copied = Vec::with_capacity(outputs.len());
         for (_, value) in outputs.iter() {
             let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| inference_error(e.to_string()))?;

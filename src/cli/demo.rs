@@ -1,57 +1,239 @@
-//! `boardcheck demo`: the vision core at work on the fixture faces. (The lane pipeline demo,
-//! manifest → video → decisions, takes this command over when the lane exists.)
+//! `boardcheck demo`: the main job, end to end on the embedded default. From the fixture
+//! faces it makes two trips' manifests (ID-card-like photos) and a lane video of passengers
+//! walking up; imports the manifests into a fresh SQLite file; runs the lane over the video;
+//! a staff member resolves the manual checks; one line per passenger decision and a summary.
 
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use clap::Args;
 
-use super::EngineArgs;
-use boardcheck::face::embed::similarity;
-use boardcheck::face::{id_photo, Face, FaceEngine};
-use boardcheck::{image_io, paths};
+use super::lane::print_summary;
+use boardcheck::boarding::{self, kiosk};
+use boardcheck::clock::unix_now;
+use boardcheck::demo_video::{self, DemoPassenger, Presentation};
+use boardcheck::error::Result;
+use boardcheck::face::quality::QualityPolicy;
+use boardcheck::face::{EngineOptions, FaceEngine};
+use boardcheck::manifest::import::{self, Export};
+use boardcheck::manifest::keys::StationKeys;
+use boardcheck::manifest::store::Store;
+use boardcheck::manifest::{DocumentType, NewTicket, Trip};
+use boardcheck::paths;
+use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions};
 
 #[derive(Args)]
 pub struct DemoArgs {
-    #[command(flatten)]
-    engine: EngineArgs,
+    /// One JSON object per decision, then `{"summary":…}`.
+    #[arg(long)]
+    json: bool,
+    /// Keep the demo's database and key here instead of a temporary folder.
+    #[arg(long)]
+    keep: Option<PathBuf>,
+}
+
+/// A ticket of the demo: who, which trip, and the photo its ID-card picture is made from.
+struct DemoTicket {
+    id: &'static str,
+    trip: &'static str,
+    seat: &'static str,
+    name: &'static str,
+    child: bool,
+    photo: &'static str,
+    face: usize,
+}
+
+const TICKETS: [DemoTicket; 5] = [
+    DemoTicket { id: "G3-0801-01", trip: "G3-0801", seat: "01", name: "Barack Obama", child: false, photo: "obama.jpg", face: 0 },
+    DemoTicket { id: "G3-0801-02", trip: "G3-0801", seat: "02", name: "Joe Biden", child: false, photo: "biden.jpg", face: 0 },
+    DemoTicket { id: "G3-0801-03", trip: "G3-0801", seat: "03", name: "Child passenger", child: true, photo: "t1.jpg", face: 0 },
+    DemoTicket { id: "G3-0801-04", trip: "G3-0801", seat: "04", name: "Card player", child: false, photo: "t1.jpg", face: 3 },
+    DemoTicket { id: "G7-0830-11", trip: "G7-0830", seat: "11", name: "Tom Hanks", child: false, photo: "Tom_Hanks_54745.png", face: 0 },
+];
+
+/// Who walks up to lane 1 (gate 3), in order, and what should happen.
+fn walk_order(fixtures: &Path) -> Vec<DemoPassenger> {
+    let live = |label: &str, photo: &str, face: usize| DemoPassenger { face, ..DemoPassenger::new(label, fixtures.join(photo)) };
+    vec![
+        live("obama: on the manifest → boarded", "obama2.jpg", 0),
+        live("biden: on the manifest → boarded", "biden.jpg", 0),
+        live("stranger: no ticket → not on manifest", "t1.jpg", 1),
+        live("tom hanks: ticket for gate 7 → wrong bus", "Tom_Hanks_54745.png", 0),
+        live("obama again → already boarded", "obama3.jpg", 0),
+        live("child ticket → manual check", "t1.jpg", 0),
+        DemoPassenger { presentation: Presentation::ScreenReplay, ..live("photo on a phone → spoof suspected", "t1.jpg", 3) },
+    ]
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let fixtures = paths::fixtures(&paths::home()?);
-    let engine = args.engine.load()?;
-    let threshold = engine.verification_threshold();
-    println!("boardcheck demo: embedder {}, 1:1 threshold {threshold:.3}", engine.embedder_id());
+    let started = Instant::now();
+    let home = paths::home()?;
+    let fixtures = paths::fixtures(&home);
+    let generated = home.join("fixtures").join("generated");
+    let engine = FaceEngine::load(&home, &EngineOptions::default()).context("loading the vision core")?;
+    let video = prepare_fixtures(&engine, &fixtures, &generated)?;
 
-    let group = fixtures.join("t1.jpg");
-    let faces = engine.analyze(&image_io::load_rgb(&group)?)?;
-    let usable = faces.iter().filter(|f| f.usable()).count();
-    println!("detect  {}: {} faces, {} usable for matching", group.display(), faces.len(), usable);
+    let temp = tempfile::tempdir()?;
+    let dir = args.keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("station.db");
+    if db.exists() {
+        anyhow::bail!("{} exists: the demo starts from a fresh database", db.display());
+    }
+    let store = Store::open(&db)?;
+    let keys = StationKeys::load_or_create(&dir.join("station.key"))?;
+    let now = unix_now();
+    let trips = [
+        Trip { id: "G3-0801".to_string(), route: "Hefei → Wuhu".to_string(), departure: now + 20 * 60, gate: "3".to_string() },
+        Trip { id: "G7-0830".to_string(), route: "Hefei → Nanjing".to_string(), departure: now + 50 * 60, gate: "7".to_string() },
+    ];
+    let id_photo_engine =
+        FaceEngine::load(&home, &EngineOptions { liveness: None, quality: QualityPolicy::ID_PHOTO, ..EngineOptions::default() })?;
+    for trip in &trips {
+        store.upsert_trip(trip)?;
+        let export = demo_export(&trip.id, &generated);
+        let reports = import::import(&store, &keys, &id_photo_engine, &trip.id, &export, now)?;
+        for r in reports.iter().filter(|r| r.issue.is_some()) {
+            eprintln!("demo: ticket {} not enrolled: {}", r.ticket_id, r.issue.as_deref().unwrap_or_default());
+        }
+    }
+    if !args.json {
+        println!("boardcheck demo: {} tickets on 2 trips imported into {}; lane 1 boards gate 3", TICKETS.len(), db.display());
+    }
 
-    let obama = main_face(&engine, &fixtures.join("obama.jpg"))?;
-    let chip = id_photo_face(&engine, &fixtures.join("obama.jpg"))?;
-    for (label, a, other) in [
-        ("obama.jpg vs obama2.jpg", &obama, "obama2.jpg"),
-        ("obama.jpg vs biden.jpg", &obama, "biden.jpg"),
-        ("ID photo of obama.jpg vs obama3.jpg", &chip, "obama3.jpg"),
-        ("ID photo of obama.jpg vs biden.jpg", &chip, "biden.jpg"),
-    ] {
-        let b = main_face(&engine, &fixtures.join(other))?;
-        let s = similarity(&a.embedding, &b.embedding);
-        println!("verify  {label}: similarity {s:.3} → {}", if s >= threshold { "same person" } else { "different people" });
+    let served: HashSet<String> = trips.iter().filter(|t| t.gate == "3").map(|t| t.id.clone()).collect();
+    let manifest = LaneManifest::load(&store, &keys, &trips, served)?;
+    let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(DemoPrinter { json: args.json, outcomes: BTreeMap::new() })];
+    let options = LaneOptions { lane: "lane-1".to_string(), drop_stale: false, ..LaneOptions::default() };
+    let source = boardcheck::ingest::open_source(&video.to_string_lossy())?;
+    let report = pipeline::run(&engine, source, &manifest, &store, &mut sinks, &options)?;
+
+    // The staff console's part: a supervisor checks the child's ID by hand and approves.
+    let mut staff_decisions = Vec::new();
+    for check in store.pending_manual_checks()? {
+        if check.reason == "child" {
+            let decision = boarding::resolve(&store, check.id, true, "demo-staff", "child checked against the guardian's ID", unix_now())?;
+            staff_decisions.push(decision);
+        }
+    }
+    for decision in &staff_decisions {
+        let line = LaneDecision {
+            t: started.elapsed().as_secs_f64(),
+            track: 0,
+            kiosk: kiosk::view(decision),
+            decision: decision.clone(),
+            latency_ms: 0.0,
+        };
+        sinks[0].emit(&line)?;
+    }
+
+    let events = store.events_since(0)?;
+    let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &events {
+        *by_outcome.entry(e.outcome.clone()).or_default() += 1;
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    if args.json {
+        let summary = serde_json::json!({ "summary": {
+            "decisions": report.decisions + staff_decisions.len(),
+            "events_by_outcome": by_outcome,
+            "frames": report.frames,
+            "fps": report.frames as f64 / report.wall_s.max(1e-9),
+            "stages": report.stages,
+            "e2e": report.e2e,
+            "undecided_tracks": report.undecided_tracks.len(),
+            "wall_s": wall_s,
+        }});
+        println!("{summary}");
+    } else {
+        println!("summary: {} decisions; events {:?}; demo took {wall_s:.1} s", report.decisions + staff_decisions.len(), by_outcome);
+        print_summary(&report);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn main_face(engine: &FaceEngine, path: &std::path::Path) -> anyhow::Result<Face> {
-    engine.main_face(&image_io::load_rgb(path)?)?.ok_or_else(|| anyhow!("{}: no face found", path.display()))
+/// The demo's ID photos and video, made once into `generated` (git-ignored) from the fixtures.
+fn prepare_fixtures(engine: &FaceEngine, fixtures: &Path, generated: &Path) -> anyhow::Result<PathBuf> {
+    let video = generated.join("lane1.avi");
+    let photos: Vec<PathBuf> = TICKETS.iter().map(|t| generated.join(format!("{}.jpg", t.id))).collect();
+    if video.is_file() && photos.iter().all(|p| p.is_file()) {
+        return Ok(video);
+    }
+    std::fs::create_dir_all(generated).with_context(|| format!("creating {}", generated.display()))?;
+    for (ticket, out) in TICKETS.iter().zip(&photos) {
+        demo_video::write_id_photo(engine, &fixtures.join(ticket.photo), ticket.face, out)?;
+    }
+    let partial = generated.join("lane1.partial.avi");
+    demo_video::render_video(engine, &walk_order(fixtures), &partial, 20_201_130)?;
+    std::fs::rename(&partial, &video).with_context(|| format!("moving {} into place", partial.display()))?;
+    Ok(video)
 }
 
-/// The face of an ID-card chip photo (102×126 JPEG) made from `path`.
-fn id_photo_face(engine: &FaceEngine, path: &std::path::Path) -> anyhow::Result<Face> {
-    let image = image_io::load_rgb(path)?;
-    let face = main_face(engine, path)?;
-    let photo = id_photo::crop(&image, &face.points).context("making the ID photo")?;
-    let decoded = image_io::decode_rgb(&id_photo::encode_jpeg(&photo, 60)?, path)?;
-    engine.main_face(&decoded)?.ok_or_else(|| anyhow!("ID photo of {}: no face found", path.display()))
+/// The ticketing export of one demo trip, photos from the generated folder.
+fn demo_export(trip: &str, generated: &Path) -> Export {
+    let rows: Vec<&DemoTicket> = TICKETS.iter().filter(|t| t.trip == trip).collect();
+    Export {
+        tickets: rows
+            .iter()
+            .enumerate()
+            .map(|(i, t)| NewTicket {
+                id: t.id.to_string(),
+                seat: t.seat.to_string(),
+                name: t.name.to_string(),
+                document_type: DocumentType::IdCard,
+                document_number: format!("34010119850101{:04}", 1000 + i),
+                child: t.child,
+                refunded: false,
+            })
+            .collect(),
+        photos: rows.iter().map(|t| Some(generated.join(format!("{}.jpg", t.id)))).collect(),
+    }
+}
+
+/// Prints each decision: a line for people, or the JSON object the issue specifies.
+struct DemoPrinter {
+    json: bool,
+    outcomes: BTreeMap<String, usize>,
+}
+
+impl DecisionSink for DemoPrinter {
+    fn emit(&mut self, d: &LaneDecision) -> Result<()> {
+        *self.outcomes.entry(d.decision.outcome.clone()).or_default() += 1;
+        let method =
+            d.decision.method.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+        if self.json {
+            let line = serde_json::json!({
+                "t": (d.t * 100.0).round() / 100.0,
+                "track": d.track,
+                "outcome": d.decision.outcome,
+                "method": method,
+                "ticket": d.decision.ticket,
+                "latency_ms": (d.latency_ms * 10.0).round() / 10.0,
+            });
+            println!("{line}");
+        } else {
+            let detail = d
+                .decision
+                .gate
+                .as_ref()
+                .map(|g| format!(" (gate {g})"))
+                .or_else(|| d.decision.reason.as_ref().map(|r| format!(" ({r})")))
+                .unwrap_or_default();
+            println!(
+                "t={:>5.1}s track {:>2}: {:<16} {:<11} ticket {:<11} {:>6.0} ms  kiosk: {}{}",
+                d.t,
+                d.track,
+                d.decision.outcome,
+                method.as_deref().unwrap_or("-"),
+                d.decision.ticket.as_deref().unwrap_or("-"),
+                d.latency_ms,
+                d.kiosk.en,
+                detail
+            );
+        }
+        Ok(())
+    }
 }

@@ -1,8 +1,11 @@
 //! Command-line interface (design brief §3). JSON goes to stdout, logs and progress to stderr.
 
+mod bench;
 mod demo;
 mod detect;
 mod eval;
+mod lane;
+mod manifest;
 mod verify;
 
 use std::process::ExitCode;
@@ -23,8 +26,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The main job on the fixtures (for now: the vision core at work).
+    /// The main job: fixture manifest → SQLite → lane pipeline over a video → decisions.
     Demo(demo::DemoArgs),
+    /// Import a trip's manifest and enrol its ID photos.
+    Manifest(manifest::ManifestArgs),
+    /// Run one boarding lane from its lane.toml.
+    Lane(lane::LaneArgs),
+    /// Per-stage and end-to-end latency of the lane pipeline over a video or image folder.
+    Bench(bench::BenchArgs),
+    /// Delete templates and personal data of departed trips (keeping anonymous counts).
+    Purge(manifest::PurgeArgs),
     /// Compare the main faces of two images (1:1).
     Verify(verify::VerifyArgs),
     /// Find faces in an image and report box, keypoints, quality and liveness.
@@ -57,6 +68,9 @@ pub struct EngineArgs {
     /// Threads per inference (ONNX Runtime intra-op threads).
     #[arg(long)]
     threads: Option<usize>,
+    /// Sessions per model: inferences of one model that may run at once (default: one per core).
+    #[arg(skip)]
+    sessions: Option<usize>,
 }
 
 impl EngineArgs {
@@ -71,6 +85,9 @@ impl EngineArgs {
         options.liveness_threshold = self.liveness_threshold;
         if let Some(threads) = self.threads {
             options.runtime.intra_threads = threads;
+        }
+        if let Some(sessions) = self.sessions {
+            options.runtime.sessions = sessions;
         }
         options
     }
@@ -95,6 +112,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Manifest(args) => manifest::run(args),
+        Command::Lane(args) => lane::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Purge(args) => manifest::purge(args),
         Command::Verify(args) => verify::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Eval(args) => eval::run(args),

@@ -79,6 +79,11 @@ impl Embedder {
         self.parts.iter().map(|p| p.dim).sum()
     }
 
+    /// Time its models have spent in ONNX Runtime so far.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.parts.iter().map(|p| p.model.inference_time()).sum()
+    }
+
     /// L2-normalised embeddings of aligned 112×112 face crops, one per crop.
     pub fn embed(&self, aligned: &[RgbImage]) -> Result<Vec<Vec<f32>>> {
         let mut inputs: Vec<RgbImage> = aligned.to_vec();

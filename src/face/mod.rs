@@ -27,7 +27,7 @@ use crate::error::Result;
 use crate::models::Catalog;
 use crate::runtime::{self, OnnxModel, Runtime, RuntimeOptions};
 use align::{warp, Affine, Border, FivePoints, Point, ALIGNED_SIZE};
-use detect::{rfb::RfbDetector, BBox, Detector};
+use detect::{rfb::RfbDetector, BBox, Detection, Detector};
 use embed::{Embedder, EmbeddingModel};
 use landmarks::LandmarkModel;
 use liveness::{Liveness, LivenessKind, LivenessModel};
@@ -78,7 +78,7 @@ impl Default for EngineOptions {
             detector: DetectorKind::Rfb,
             embedder: EmbedderKind::Fused,
             flip_fusion: true,
-            liveness: Some(LivenessKind::Antispoof256),
+            liveness: Some(LivenessKind::Faceplugin),
             liveness_threshold: None,
             runtime: RuntimeOptions::default(),
             quality: QualityPolicy::LIVE_PROBE,
@@ -106,6 +106,19 @@ impl Face {
     pub fn usable(&self) -> bool {
         self.quality_issue.is_none()
     }
+}
+
+/// A detected face after landmarks, alignment and quality: what a tracker follows.
+#[derive(Debug, Clone)]
+pub struct LocatedFace {
+    pub bbox: BBox,
+    pub detection_score: f32,
+    pub points: FivePoints,
+    pub quality: QualityMeasures,
+    pub quality_issue: Option<QualityIssue>,
+    pub landmarks: Vec<Point>,
+    /// The 112×112 crop the embedders take.
+    pub aligned: RgbImage,
 }
 
 /// Images whose longer side is below this are treated as tight crops (ID photos, face crops)
@@ -162,6 +175,12 @@ impl FaceEngine {
         &self.embedder
     }
 
+    /// Time the detector and the embedder have spent in ONNX Runtime so far: the raw-inference
+    /// floor that `boardcheck bench` compares the pipeline with.
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.detector.model().inference_time() + self.embedder.inference_time()
+    }
+
     /// The anti-spoofing model in use, if any.
     pub fn liveness_id(&self) -> Option<&'static str> {
         self.liveness.as_ref().map(|l| l.kind().model_id())
@@ -177,37 +196,59 @@ impl FaceEngine {
         self.embedder.threshold()
     }
 
-    /// All faces in `image`, most confident detection first.
+    /// All faces in `image`, most confident detection first: every stage on every face.
     pub fn analyze(&self, image: &RgbImage) -> Result<Vec<Face>> {
-        let detections = self.detect(image)?;
-        let mut faces = Vec::with_capacity(detections.len());
-        let mut crops = Vec::with_capacity(detections.len());
-        for d in detections {
-            let landmarks = self.landmarks.landmarks(image, &d.bbox)?;
-            let Some(points) = landmarks::five_points(&landmarks) else { continue };
-            let Some(aligned) = aligned_crop(image, &points) else { continue };
-            let quality = quality::measure(&points, &aligned);
-            let liveness = match &self.liveness {
-                Some(model) => Some(model.check(image, &d.bbox)?),
-                None => None,
-            };
-            faces.push(Face {
-                bbox: d.bbox,
-                detection_score: d.score,
-                points,
-                quality_issue: self.quality.check(&quality),
-                quality,
-                liveness,
-                landmarks,
-                embedding: Vec::new(),
-            });
-            crops.push(aligned);
+        let mut located = Vec::new();
+        for d in self.detect(image)? {
+            located.extend(self.locate(image, &d)?);
         }
-        let embeddings = self.embedder.embed(&crops)?;
-        for (face, embedding) in faces.iter_mut().zip(embeddings) {
-            face.embedding = embedding;
-        }
-        Ok(faces)
+        let crops: Vec<RgbImage> = located.iter().map(|l| l.aligned.clone()).collect();
+        let embeddings = self.embed(&crops)?;
+        located
+            .into_iter()
+            .zip(embeddings)
+            .map(|(l, embedding)| {
+                let liveness = self.check_liveness(image, &l.bbox)?;
+                Ok(Face {
+                    bbox: l.bbox,
+                    detection_score: l.detection_score,
+                    points: l.points,
+                    quality: l.quality,
+                    quality_issue: l.quality_issue,
+                    liveness,
+                    landmarks: l.landmarks,
+                    embedding,
+                })
+            })
+            .collect()
+    }
+
+    /// Landmarks, alignment and quality for one detection (the stages after detection that
+    /// every tracked face goes through; liveness and embedding are chosen per track).
+    pub fn locate(&self, image: &RgbImage, detection: &Detection) -> Result<Option<LocatedFace>> {
+        let landmarks = self.landmarks.landmarks(image, &detection.bbox)?;
+        let Some(points) = landmarks::five_points(&landmarks) else { return Ok(None) };
+        let Some(aligned) = aligned_crop(image, &points) else { return Ok(None) };
+        let quality = quality::measure(&points, &aligned);
+        Ok(Some(LocatedFace {
+            bbox: detection.bbox,
+            detection_score: detection.score,
+            points,
+            quality_issue: self.quality.check(&quality),
+            quality,
+            landmarks,
+            aligned,
+        }))
+    }
+
+    /// The anti-spoofing verdict for the face in `bbox` (None without a liveness model).
+    pub fn check_liveness(&self, image: &RgbImage, bbox: &BBox) -> Result<Option<Liveness>> {
+        self.liveness.as_ref().map(|model| model.check(image, bbox)).transpose()
+    }
+
+    /// Embeddings of aligned crops, in one batch.
+    pub fn embed(&self, aligned: &[RgbImage]) -> Result<Vec<Vec<f32>>> {
+        self.embedder.embed(aligned)
     }
 
     /// The main face of an image: the largest one.
@@ -216,7 +257,7 @@ impl FaceEngine {
     }
 
     /// Detects faces; a tight crop is padded first and the boxes mapped back.
-    fn detect(&self, image: &RgbImage) -> Result<Vec<detect::Detection>> {
+    pub fn detect(&self, image: &RgbImage) -> Result<Vec<detect::Detection>> {
         if image.width().max(image.height()) >= TIGHT_CROP_SIDE {
             return self.detector.detect(image);
         }

@@ -146,6 +146,10 @@ impl BlazefaceDetector {
 }
 
 impl Detector for BlazefaceDetector {
+    fn model(&self) -> &OnnxModel {
+        &self.model
+    }
+
     fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         let size = self.variant.input_size();
         let lb = letterbox(image, size, size, FILL);

@@ -71,6 +71,9 @@ pub struct Detection {
 pub trait Detector: Send + Sync {
     /// Faces in `image`, most confident first.
     fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>>;
+
+    /// The model behind it (for its inference clock).
+    fn model(&self) -> &crate::runtime::OnnxModel;
 }
 
 /// A letterboxed model input and the map from its pixels back to the image's.

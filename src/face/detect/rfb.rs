@@ -31,6 +31,10 @@ impl RfbDetector {
 }
 
 impl Detector for RfbDetector {
+    fn model(&self) -> &OnnxModel {
+        &self.model
+    }
+
     fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         let lb = letterbox(image, INPUT_WIDTH, INPUT_HEIGHT, FILL);
         let (shape, data) = NORMALISATION.batch(std::slice::from_ref(&lb.input));

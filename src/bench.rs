@@ -1,0 +1,124 @@
+//! `boardcheck bench`: the lane pipeline's latency and throughput over a video or an image
+//! folder, next to the floor — the raw ONNX Runtime time of the detector and the embedder on
+//! the same frames — so the pipeline's own overhead is visible.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::face::FaceEngine;
+use crate::ingest::{self, Frame, FrameSource};
+use crate::manifest::store::Store;
+use crate::pipeline::stats::{percentile, StageStats};
+use crate::pipeline::{self, LaneManifest, LaneOptions};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl From<&StageStats> for Percentiles {
+    fn from(s: &StageStats) -> Self {
+        Percentiles { p50_ms: s.p50_ms, p95_ms: s.p95_ms, p99_ms: s.p99_ms }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Floor {
+    pub p50_ms: f64,
+    /// Frames the floor was measured on.
+    pub frames: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub source: String,
+    pub frames: u64,
+    /// Frames that went through every stage, per second of wall time.
+    pub fps: f64,
+    pub dropped: u64,
+    pub stages: BTreeMap<String, Percentiles>,
+    pub e2e: Percentiles,
+    pub floor: Floor,
+    pub threads: usize,
+}
+
+/// At most `limit` frames of a source.
+struct Limited {
+    inner: Box<dyn FrameSource>,
+    left: u64,
+}
+
+impl FrameSource for Limited {
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        self.inner.next_frame()
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn skipped(&self) -> u64 {
+        self.inner.skipped()
+    }
+}
+
+/// Runs the lane pipeline over `source` (with an empty manifest: every track is searched and
+/// recorded as not on the manifest), then measures the floor on the first frames.
+pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usize) -> Result<BenchReport> {
+    let dir = tempfile::tempdir().map_err(|e| Error::io("<tempdir>", e))?;
+    let store = Store::open(&dir.path().join("bench.db"))?;
+    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new() };
+    let limit = frames.unwrap_or(u64::MAX);
+    let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit });
+    // Latest frame wins, as with a live camera: the figures are what a lane would see.
+    let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
+    let report = pipeline::run(engine, limited, &manifest, &store, &mut [], &options)?;
+    let processed = report.e2e.count as f64;
+    let floor = floor(engine, source, limit.min(100))?;
+    Ok(BenchReport {
+        source: source.to_string(),
+        frames: report.frames,
+        fps: processed / report.wall_s.max(1e-9),
+        dropped: report.dropped,
+        stages: report.stages.iter().map(|s| (s.name.clone(), Percentiles::from(s))).collect(),
+        e2e: Percentiles::from(&report.e2e),
+        floor,
+        threads,
+    })
+}
+
+/// Raw inference time of the detector and the embedder per frame, frame by frame on one
+/// thread: detection, then an embedding of every usable face (as a lane's first look at a
+/// passenger does).
+fn floor(engine: &FaceEngine, source: &str, frames: u64) -> Result<Floor> {
+    let mut source = ingest::open_source(source)?;
+    let mut samples = Vec::new();
+    while let Some(frame) = source.next_frame()? {
+        if samples.len() as u64 >= frames {
+            break;
+        }
+        let before = engine.inference_time();
+        let mut crops = Vec::new();
+        for d in engine.detect(&frame.image)? {
+            if let Some(located) = engine.locate(&frame.image, &d)? {
+                if located.quality_issue.is_none() {
+                    crops.push(located.aligned);
+                }
+            }
+        }
+        if !crops.is_empty() {
+            engine.embed(&crops)?;
+        }
+        samples.push((engine.inference_time() - before).as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(Floor { p50_ms: percentile(&samples, 0.5), frames: samples.len() })
+}

@@ -1,0 +1,119 @@
+//! `lane.toml`: everything a lane needs, each key with a sensible default; an unknown key is
+//! an error (a typo must not silently fall back to a default at a boarding gate).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::boarding::Policy;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LaneConfig {
+    /// The lane's name in events and on the console.
+    pub lane: String,
+    /// Camera: `/dev/video0` or `0`, an `rtsp://` URL, a video file or an image folder.
+    pub source: String,
+    /// The station database (see `boardcheck manifest import`).
+    pub db: Option<PathBuf>,
+    /// The station key file (default: station.key beside the database).
+    pub key: Option<PathBuf>,
+    /// Board the trips at this gate…
+    pub gate: Option<String>,
+    /// …or exactly these trips.
+    pub trips: Vec<String>,
+    /// Trips departing within this many minutes from now are boarding.
+    pub window_before_min: i64,
+    /// Trips that departed up to this many minutes ago still board (a late bus).
+    pub window_after_min: i64,
+    /// Threads per inference.
+    pub threads: usize,
+    /// Keep only the latest frame between stages (default: yes for cameras, no for files).
+    pub drop_stale: Option<bool>,
+    pub policy: Policy,
+    pub outputs: OutputsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputsConfig {
+    /// One JSON line per decision on stdout (the gate command for a local controller).
+    pub stdout_json: bool,
+    /// POST each decision as JSON to this relay controller URL.
+    pub relay_url: Option<String>,
+    /// Keep the kiosk display state (pass / see staff) in this file, replaced atomically.
+    pub kiosk_file: Option<PathBuf>,
+}
+
+impl Default for LaneConfig {
+    fn default() -> Self {
+        LaneConfig {
+            lane: "lane-1".to_string(),
+            source: "0".to_string(),
+            db: None,
+            key: None,
+            gate: None,
+            trips: Vec::new(),
+            window_before_min: 60,
+            window_after_min: 30,
+            threads: 1,
+            drop_stale: None,
+            policy: Policy::default(),
+            outputs: OutputsConfig::default(),
+        }
+    }
+}
+
+impl Default for OutputsConfig {
+    fn default() -> Self {
+        OutputsConfig { stdout_json: true, relay_url: None, kiosk_file: None }
+    }
+}
+
+impl LaneConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let config: LaneConfig = toml::from_str(&text).map_err(|e| Error::Config { path: path.to_path_buf(), reason: e.to_string() })?;
+        if config.gate.is_none() && config.trips.is_empty() {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                reason: "say which trips this lane boards: `gate = \"…\"` or `trips = [\"…\"]`".to_string(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<LaneConfig> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let path = dir.path().join("lane.toml");
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        LaneConfig::load(&path)
+    }
+
+    #[test]
+    fn defaults_fill_what_is_not_said() {
+        let config = load("gate = \"3\"\n[policy]\nidentify_threshold = 0.6\n").expect("loads");
+        assert_eq!(config.gate.as_deref(), Some("3"));
+        assert_eq!(config.window_before_min, 60);
+        assert!(config.outputs.stdout_json);
+        assert_eq!(config.policy.identify_threshold, 0.6);
+        assert_eq!(config.policy.min_frames, Policy::default().min_frames);
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error() {
+        let err = load("gate = \"3\"\nsourse = \"/dev/video0\"\n").expect_err("refused").to_string();
+        assert!(err.contains("sourse") && err.contains("lane.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_lane_must_serve_something() {
+        assert!(load("source = \"0\"\n").expect_err("refused").to_string().contains("gate"));
+    }
+}

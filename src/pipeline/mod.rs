@@ -1,0 +1,130 @@
+//! The boarding lane as a running program: frames in, one decision per passenger out.
+//!
+//! ```text
+//! capture ─► detect ─► track ─► assess ─► embed ─► decide ─► outputs
+//!  source     boxes    IoU      landmarks, quality,  batched   boarding rules,
+//!                      tracks   liveness (chosen     L2        store, kiosk,
+//!                               frames only)                   gate
+//! ```
+//! Each stage runs on its own thread; the [`link`]s between them hold one item. For a live
+//! camera they keep the latest and count what they drop; for a recording they block, so every
+//! frame is seen and results do not depend on timing. Data flows one way: the assess stage
+//! chooses which frames of a track to embed (the sharpest so far, a few per track) without
+//! asking the decide stage, and frames are dropped after assessment — a live image is never
+//! kept (PIPL).
+
+pub mod config;
+pub mod link;
+pub mod sinks;
+mod stages;
+pub mod stats;
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::boarding::kiosk::KioskView;
+use crate::boarding::{Candidate, Decision, Policy};
+use crate::error::Result;
+use crate::face::FaceEngine;
+use crate::ingest::FrameSource;
+use crate::manifest::store::Store;
+use stats::StageStats;
+
+/// How a lane runs.
+#[derive(Debug, Clone)]
+pub struct LaneOptions {
+    pub lane: String,
+    pub policy: Policy,
+    /// Keep only the latest frame between stages (live cameras) instead of every frame.
+    pub drop_stale: bool,
+    /// Frames of one track embedded at most (the rest only tracked).
+    pub max_embeds_per_track: u32,
+    /// Embed a track again only if its quality improved, or after this many frames.
+    pub reembed_after_frames: u64,
+}
+
+impl Default for LaneOptions {
+    fn default() -> Self {
+        LaneOptions {
+            lane: "lane-1".to_string(),
+            policy: Policy::default(),
+            drop_stale: true,
+            max_embeds_per_track: 5,
+            reembed_after_frames: 3,
+        }
+    }
+}
+
+/// Who this lane may board: the candidate templates of every trip boarding in the station now,
+/// and which of those trips this lane serves.
+pub struct LaneManifest {
+    pub candidates: Vec<Candidate>,
+    pub served_trips: HashSet<String>,
+}
+
+/// One passenger's decision as the lane reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LaneDecision {
+    /// Seconds into the source (frame timestamp) when the decision was made.
+    pub t: f64,
+    pub track: u64,
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// From capture of the deciding frame to the recorded decision.
+    pub latency_ms: f64,
+    pub kiosk: KioskView,
+}
+
+/// Where decisions go: the gate, the kiosk display, a log.
+pub trait DecisionSink: Send {
+    fn emit(&mut self, decision: &LaneDecision) -> Result<()>;
+}
+
+/// What a lane run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LaneReport {
+    pub frames: u64,
+    pub unreadable_frames: u64,
+    pub dropped: u64,
+    pub decisions: usize,
+    /// Tracks that left the camera without a decision.
+    pub undecided_tracks: Vec<u64>,
+    pub wall_s: f64,
+    pub stages: Vec<StageStats>,
+    pub e2e: StageStats,
+}
+
+/// Runs the lane until the source ends (or fails for good).
+pub fn run(
+    engine: &FaceEngine,
+    source: Box<dyn FrameSource>,
+    manifest: &LaneManifest,
+    store: &Store,
+    sinks: &mut [Box<dyn DecisionSink>],
+    options: &LaneOptions,
+) -> Result<LaneReport> {
+    stages::run(engine, source, manifest, store, sinks, options)
+}
+
+impl LaneManifest {
+    /// The candidates of every trip boarding in the station (`station_trips`), and the trips this
+    /// lane serves among them.
+    pub fn load(
+        store: &Store,
+        keys: &crate::manifest::keys::StationKeys,
+        station_trips: &[crate::manifest::Trip],
+        served: HashSet<String>,
+    ) -> Result<Self> {
+        let ids: Vec<String> = station_trips.iter().map(|t| t.id.clone()).collect();
+        let candidates = store
+            .templates(&ids, keys)?
+            .into_iter()
+            .map(|(ticket, template)| {
+                let gate = station_trips.iter().find(|t| t.id == ticket.trip_id).map(|t| t.gate.clone()).unwrap_or_default();
+                Candidate { ticket, gate, template }
+            })
+            .collect();
+        Ok(LaneManifest { candidates, served_trips: served })
+    }
+}

@@ -1,0 +1,315 @@
+//! The stage threads of a lane and the messages between them.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use crossbeam_channel::Receiver;
+use image::RgbImage;
+
+use super::link::{link, LinkSender};
+use super::stats::StageStats;
+use super::{DecisionSink, LaneDecision, LaneManifest, LaneOptions, LaneReport};
+use crate::boarding::{self, kiosk, Evidence, FrameEvidence, Intent};
+use crate::clock::unix_now;
+use crate::error::{Error, Result};
+use crate::face::detect::{BBox, Detection};
+use crate::face::embed::similarity;
+use crate::face::FaceEngine;
+use crate::ingest::FrameSource;
+use crate::manifest::store::Store;
+use crate::track::{Track, Tracker};
+
+/// What travels down the pipeline with every frame.
+struct Meta {
+    index: u64,
+    timestamp_ms: f64,
+    captured: Instant,
+}
+
+struct Detected {
+    meta: Meta,
+    image: RgbImage,
+    detections: Vec<Detection>,
+}
+
+struct Tracked {
+    meta: Meta,
+    image: RgbImage,
+    faces: Vec<(u64, Detection)>,
+    ended: Vec<Track>,
+}
+
+/// A tracked face after assessment; `aligned` only when chosen for embedding.
+struct Assessed {
+    track: u64,
+    spoof: bool,
+    aligned: Option<RgbImage>,
+}
+
+struct AssessedFrame {
+    meta: Meta,
+    faces: Vec<Assessed>,
+    ended: Vec<Track>,
+}
+
+struct EmbeddedFrame {
+    meta: Meta,
+    /// (track, spoof, embedding) for the faces chosen for embedding.
+    faces: Vec<(u64, bool, Vec<f32>)>,
+    ended: Vec<Track>,
+}
+
+/// Per-item processing times of one stage, in milliseconds.
+type Times = Vec<f64>;
+
+fn elapsed_ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+pub(super) fn run(
+    engine: &FaceEngine,
+    mut source: Box<dyn FrameSource>,
+    manifest: &LaneManifest,
+    store: &Store,
+    sinks: &mut [Box<dyn DecisionSink>],
+    options: &LaneOptions,
+) -> Result<LaneReport> {
+    let started = Instant::now();
+    let (captured_tx, captured_rx, dropped_capture) = link(options.drop_stale);
+    let (detected_tx, detected_rx, dropped_detect) = link(options.drop_stale);
+    let (tracked_tx, tracked_rx, dropped_track) = link(false); // ended tracks must not be lost
+    let (assessed_tx, assessed_rx, dropped_assess) = link(false);
+    let (embedded_tx, embedded_rx, dropped_embed) = link(false);
+
+    let outcome = std::thread::scope(|scope| {
+        let capture = scope.spawn(move || capture_stage(source.as_mut(), captured_tx));
+        let detect = scope.spawn(move || detect_stage(engine, captured_rx, detected_tx));
+        let track = scope.spawn(move || track_stage(detected_rx, tracked_tx));
+        let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, assessed_tx));
+        let embed = scope.spawn(move || embed_stage(engine, assessed_rx, embedded_tx));
+        let decided = decide_stage(manifest, store, sinks, options, embedded_rx);
+        let join = |name: &str, r: std::thread::Result<Result<Times>>| {
+            r.map_err(|_| Error::Inference { id: name.to_string(), reason: "stage thread panicked".to_string() })?
+        };
+        let capture =
+            capture.join().map_err(|_| Error::Inference { id: "capture".to_string(), reason: "stage thread panicked".to_string() })?;
+        let stages = [
+            ("detect", join("detect", detect.join())),
+            ("track", join("track", track.join())),
+            ("assess", join("assess", assess.join())),
+            ("embed", join("embed", embed.join())),
+        ];
+        Ok::<_, Error>((capture, stages, decided))
+    })?;
+    let (capture, stages, decided) = outcome;
+    let capture = capture?;
+    let decided = decided?;
+    let mut stage_stats = vec![StageStats::from_samples("capture", &capture.times)];
+    for (name, times) in stages {
+        stage_stats.push(StageStats::from_samples(name, &times?));
+    }
+    stage_stats.push(StageStats::from_samples("decide", &decided.times));
+    let dropped =
+        [dropped_capture, dropped_detect, dropped_track, dropped_assess, dropped_embed].iter().map(|d| d.load(Ordering::Relaxed)).sum();
+    Ok(LaneReport {
+        frames: capture.frames,
+        unreadable_frames: capture.unreadable,
+        dropped,
+        decisions: decided.decisions,
+        undecided_tracks: decided.undecided,
+        wall_s: started.elapsed().as_secs_f64(),
+        stages: stage_stats,
+        e2e: StageStats::from_samples("e2e", &decided.e2e),
+    })
+}
+
+struct CaptureReport {
+    frames: u64,
+    unreadable: u64,
+    times: Times,
+}
+
+fn capture_stage(source: &mut dyn FrameSource, out: LinkSender<(Meta, RgbImage)>) -> Result<CaptureReport> {
+    let mut report = CaptureReport { frames: 0, unreadable: 0, times: Vec::new() };
+    loop {
+        let t = Instant::now();
+        let frame = match source.next_frame()? {
+            Some(frame) => frame,
+            None => break,
+        };
+        report.times.push(elapsed_ms(t));
+        report.frames += 1;
+        let meta = Meta { index: frame.index, timestamp_ms: frame.timestamp_ms, captured: t };
+        if !out.send((meta, frame.image)) {
+            break;
+        }
+    }
+    report.unreadable = source.skipped();
+    Ok(report)
+}
+
+fn detect_stage(engine: &FaceEngine, input: Receiver<(Meta, RgbImage)>, out: LinkSender<Detected>) -> Result<Times> {
+    let mut times = Vec::new();
+    for (meta, image) in input {
+        let t = Instant::now();
+        let detections = engine.detect(&image)?;
+        times.push(elapsed_ms(t));
+        if !out.send(Detected { meta, image, detections }) {
+            break;
+        }
+    }
+    Ok(times)
+}
+
+fn track_stage(input: Receiver<Detected>, out: LinkSender<Tracked>) -> Result<Times> {
+    let mut tracker = Tracker::default();
+    let mut times = Vec::new();
+    let mut last_meta = None;
+    for d in input {
+        let t = Instant::now();
+        let boxes: Vec<BBox> = d.detections.iter().map(|det| det.bbox).collect();
+        let assignment = tracker.update(d.meta.index, &boxes);
+        let faces = assignment.track_ids.into_iter().zip(d.detections).collect();
+        times.push(elapsed_ms(t));
+        last_meta = Some((d.meta.index, d.meta.timestamp_ms));
+        if !out.send(Tracked { meta: d.meta, image: d.image, faces, ended: assignment.ended }) {
+            return Ok(times);
+        }
+    }
+    // The source ended: every open track ends with it.
+    let (index, timestamp_ms) = last_meta.unwrap_or((0, 0.0));
+    let meta = Meta { index, timestamp_ms, captured: Instant::now() };
+    out.send(Tracked { meta, image: RgbImage::new(1, 1), faces: Vec::new(), ended: tracker.finish() });
+    Ok(times)
+}
+
+/// What the assess stage remembers of a track to choose its frames.
+#[derive(Default)]
+struct Selection {
+    embeds: u32,
+    best_quality: f32,
+    last_embed_frame: u64,
+}
+
+fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Tracked>, out: LinkSender<AssessedFrame>) -> Result<Times> {
+    let mut selections: HashMap<u64, Selection> = HashMap::new();
+    let mut times = Vec::new();
+    for tracked in input {
+        let t = Instant::now();
+        let mut faces = Vec::new();
+        for (track, detection) in &tracked.faces {
+            let Some(located) = engine.locate(&tracked.image, detection)? else { continue };
+            if located.quality_issue.is_some() {
+                continue;
+            }
+            let sel = selections.entry(*track).or_default();
+            // Sharper and larger faces make better templates.
+            let quality = located.quality.eye_distance_px * located.quality.sharpness.max(0.0).sqrt();
+            let due = sel.embeds == 0
+                || quality > 1.1 * sel.best_quality
+                || tracked.meta.index >= sel.last_embed_frame + options.reembed_after_frames;
+            if sel.embeds >= options.max_embeds_per_track || !due {
+                continue;
+            }
+            sel.embeds += 1;
+            sel.best_quality = sel.best_quality.max(quality);
+            sel.last_embed_frame = tracked.meta.index;
+            let spoof = engine.check_liveness(&tracked.image, &located.bbox)?.is_some_and(|l| !l.live);
+            faces.push(Assessed { track: *track, spoof, aligned: Some(located.aligned) });
+        }
+        for ended in &tracked.ended {
+            selections.remove(&ended.id);
+        }
+        times.push(elapsed_ms(t));
+        // The frame itself goes no further: live images are not kept.
+        if !out.send(AssessedFrame { meta: tracked.meta, faces, ended: tracked.ended }) {
+            break;
+        }
+    }
+    Ok(times)
+}
+
+fn embed_stage(engine: &FaceEngine, input: Receiver<AssessedFrame>, out: LinkSender<EmbeddedFrame>) -> Result<Times> {
+    let mut times = Vec::new();
+    for frame in input {
+        let t = Instant::now();
+        let (crops, chosen): (Vec<RgbImage>, Vec<(u64, bool)>) =
+            frame.faces.into_iter().filter_map(|f| f.aligned.map(|a| (a, (f.track, f.spoof)))).unzip();
+        let embeddings = if crops.is_empty() { Vec::new() } else { engine.embed(&crops)? };
+        let faces = chosen.into_iter().zip(embeddings).map(|((track, spoof), e)| (track, spoof, e)).collect();
+        times.push(elapsed_ms(t));
+        if !out.send(EmbeddedFrame { meta: frame.meta, faces, ended: frame.ended }) {
+            break;
+        }
+    }
+    Ok(times)
+}
+
+struct DecideReport {
+    decisions: usize,
+    undecided: Vec<u64>,
+    times: Times,
+    e2e: Times,
+}
+
+/// Evidence gathered for one track.
+#[derive(Default)]
+struct TrackEvidence {
+    frames: Vec<FrameEvidence>,
+    decided: bool,
+}
+
+fn decide_stage(
+    manifest: &LaneManifest,
+    store: &Store,
+    sinks: &mut [Box<dyn DecisionSink>],
+    options: &LaneOptions,
+    input: Receiver<EmbeddedFrame>,
+) -> Result<DecideReport> {
+    let serves = |trip: &str| manifest.served_trips.contains(trip);
+    let mut tracks: HashMap<u64, TrackEvidence> = HashMap::new();
+    let mut report = DecideReport { decisions: 0, undecided: Vec::new(), times: Vec::new(), e2e: Vec::new() };
+    for frame in input {
+        let t = Instant::now();
+        for (track, spoof, embedding) in frame.faces {
+            let evidence = tracks.entry(track).or_default();
+            if evidence.decided {
+                continue;
+            }
+            let scores = manifest.candidates.iter().map(|c| similarity(&embedding, &c.template)).collect();
+            evidence.frames.push(FrameEvidence { usable: true, spoof, scores });
+            let intent = boarding::decide(
+                &Evidence::Face { frames: evidence.frames.clone(), attempts: 1 },
+                &manifest.candidates,
+                &serves,
+                &options.policy,
+            );
+            if intent == Intent::KeepLooking {
+                continue;
+            }
+            let Some(decision) = boarding::apply(store, &options.lane, &intent, unix_now())? else { continue };
+            evidence.decided = true;
+            report.decisions += 1;
+            let lane_decision = LaneDecision {
+                t: frame.meta.timestamp_ms / 1000.0,
+                track,
+                kiosk: kiosk::view(&decision),
+                decision,
+                latency_ms: elapsed_ms(frame.meta.captured),
+            };
+            for sink in sinks.iter_mut() {
+                sink.emit(&lane_decision)?;
+            }
+        }
+        for ended in frame.ended {
+            if !tracks.remove(&ended.id).is_some_and(|e| e.decided) {
+                tracing::info!(track = ended.id, hits = ended.hits, "track left without a decision");
+                report.undecided.push(ended.id);
+            }
+        }
+        report.times.push(elapsed_ms(t));
+        report.e2e.push(elapsed_ms(frame.meta.captured));
+    }
+    Ok(report)
+}

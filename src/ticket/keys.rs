@@ -1,0 +1,224 @@
+//! Issuer keys: the SM2 signing key at the ticket office, the public keys a station trusts.
+//!
+//! Files (`ticket keygen` writes all three, hex text, one line):
+//! - `<key-id>.key`: the 32-byte SM2 private scalar; mode 0600, stays at the ticket office.
+//! - `<key-id>.pub`: the SEC1 compressed public key (33 bytes); goes to every lane.
+//! - `<key-id>.pepper`: the document-number pepper ([`super::document`]); mode 0600, goes to
+//!   the ticket office and to lanes that compare ID cards, never to passengers.
+//!
+//! The key id is derived from the public key (SM3, first 4 bytes), so a file can not claim
+//! another key's id, and loading checks that a file's name matches its key.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize, Serializer};
+use sm2::dsa::signature::{Signer, Verifier};
+use sm2::dsa::{Signature, SigningKey, VerifyingKey};
+use sm2::elliptic_curve::sec1::ToSec1Point;
+use sm2::elliptic_curve::Generate;
+use sm2::SecretKey;
+use sm3::{Digest, Sm3};
+
+use super::document::{hash_document, Pepper};
+use super::token::{self, IssueError, Signed};
+use super::{Refusal, Ticket};
+use crate::error::{Error, Result};
+
+/// The SM2 distinguishing identifier: GM/T 0009's default, so other SM2 tools (GmSSL,
+/// Bouncy Castle, Tongsuo) verify boardcheck's signatures without extra settings.
+const SIGNER_ID: &str = "1234567812345678";
+
+/// First 4 bytes of SM3 over the issuer's SEC1 compressed public key; written as 8 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyId(pub [u8; 4]);
+
+impl KeyId {
+    fn of(key: &VerifyingKey) -> Self {
+        let digest = Sm3::digest(key.to_sec1_point(true).as_bytes());
+        KeyId([digest[0], digest[1], digest[2], digest[3]])
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl FromStr for KeyId {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bytes = hex::decode(s).ok().and_then(|b| <[u8; 4]>::try_from(b).ok());
+        bytes.map(KeyId).ok_or_else(|| format!("'{s}' is not a key id (8 hex digits)"))
+    }
+}
+
+impl Serialize for KeyId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// An issuer's SM2 signing key.
+pub struct IssuerKey {
+    id: KeyId,
+    signing: SigningKey,
+}
+
+impl IssuerKey {
+    fn from_secret(secret: &[u8]) -> Option<Self> {
+        let signing = SigningKey::from_slice(SIGNER_ID, secret).ok()?;
+        Some(IssuerKey { id: KeyId::of(signing.verifying_key()), signing })
+    }
+
+    /// Reads a `.key` file: 64 hex digits.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let key = hex::decode(text.trim()).ok().and_then(|secret| Self::from_secret(&secret));
+        key.ok_or_else(|| Error::Config { path: path.into(), reason: "not an SM2 private key (expected 64 hex digits)".into() })
+    }
+
+    pub fn key_id(&self) -> KeyId {
+        self.id
+    }
+
+    /// Signs `ticket` into its text form. `ticket.issuer` must be this key's id, so that a
+    /// verified ticket compares equal to the one issued.
+    pub fn issue(&self, ticket: &Ticket) -> std::result::Result<String, IssueError> {
+        if ticket.issuer != self.id {
+            return Err(IssueError { field: "issuer", reason: format!("is {}, but the key is {}", ticket.issuer, self.id) });
+        }
+        let mut bytes = token::payload(ticket)?;
+        // RFC 6979 nonces: signing needs no random source and cannot leak the key through one.
+        let signature: Signature = self.signing.sign(&bytes);
+        bytes.extend_from_slice(&signature.to_bytes());
+        Ok(token::to_text(&bytes))
+    }
+}
+
+/// Generates an issuer key and its pepper and writes `DIR/<id>.key`, `.pub` and `.pepper`,
+/// refusing to overwrite anything.
+pub fn keygen(dir: &Path) -> Result<KeyId> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let secret = SecretKey::try_generate().map_err(|e| Error::io(dir, std::io::Error::other(format!("no system randomness: {e}"))))?;
+    let key =
+        IssuerKey::from_secret(&secret.to_bytes()).ok_or_else(|| Error::io(dir, std::io::Error::other("SM2 key generation failed")))?;
+    let path = |ext: &str| dir.join(format!("{}.{ext}", key.id));
+    write_new(&path("key"), &hex::encode(key.signing.to_bytes()), true)?;
+    write_new(&path("pub"), &hex::encode(key.signing.verifying_key().to_sec1_point(true).as_bytes()), false)?;
+    write_new(&path("pepper"), &Pepper::generate().to_hex(), true)?;
+    Ok(key.id)
+}
+
+fn write_new(path: &Path, line: &str, secret: bool) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    if secret {
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    writeln!(file, "{line}").map_err(|e| Error::io(path, e))
+}
+
+/// The issuers a station trusts, by key id, each with its pepper where the lane has it.
+#[derive(Default)]
+pub struct IssuerKeys {
+    keys: HashMap<KeyId, Issuer>,
+}
+
+struct Issuer {
+    verifying: VerifyingKey,
+    pepper: Option<Pepper>,
+}
+
+/// The TOML form: `[[issuer]]` tables with `public_key` and optionally `pepper`, hex.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    issuer: Vec<IssuerEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerEntry {
+    public_key: String,
+    pepper: Option<String>,
+}
+
+impl IssuerKeys {
+    /// Loads a directory of `<key-id>.pub` files (with `<key-id>.pepper` beside them where
+    /// present) or a TOML file of `[[issuer]]` entries. Finding no key is an error: every
+    /// ticket would be refused.
+    pub fn load(path: &Path) -> Result<Self> {
+        let keys = if path.is_dir() { Self::load_dir(path)? } else { Self::load_toml(path)? };
+        if keys.keys.is_empty() {
+            return Err(config(path, "no issuer public keys (expected <key-id>.pub files or [[issuer]] entries)"));
+        }
+        Ok(keys)
+    }
+
+    fn load_dir(dir: &Path) -> Result<Self> {
+        let mut keys = IssuerKeys::default();
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            if path.extension().is_none_or(|ext| ext != "pub") {
+                continue;
+            }
+            let public_key = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let pepper_path = path.with_extension("pepper");
+            let pepper = pepper_path.exists().then(|| Pepper::load(&pepper_path)).transpose()?;
+            let id = keys.add(&path, public_key.trim(), pepper)?;
+            if path.file_stem() != Some(OsStr::new(&id.to_string())) {
+                return Err(config(&path, format!("holds the public key of issuer {id}; name it {id}.pub")));
+            }
+        }
+        Ok(keys)
+    }
+
+    fn load_toml(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file: KeysFile = toml::from_str(&text).map_err(|e| config(path, e.to_string()))?;
+        let mut keys = IssuerKeys::default();
+        for entry in file.issuer {
+            let pepper = match entry.pepper {
+                Some(hex) => Some(Pepper::from_hex(&hex).ok_or_else(|| config(path, "a pepper is not 64 hex digits"))?),
+                None => None,
+            };
+            keys.add(path, &entry.public_key, pepper)?;
+        }
+        Ok(keys)
+    }
+
+    fn add(&mut self, origin: &Path, public_hex: &str, pepper: Option<Pepper>) -> Result<KeyId> {
+        let bytes = hex::decode(public_hex).map_err(|_| config(origin, "public key is not hex"))?;
+        let verifying = VerifyingKey::from_sec1_bytes(SIGNER_ID, &bytes).map_err(|_| config(origin, "not an SM2 public key"))?;
+        let id = KeyId::of(&verifying);
+        if self.keys.insert(id, Issuer { verifying, pepper }).is_some() {
+            return Err(config(origin, format!("issuer key {id} is listed twice")));
+        }
+        Ok(id)
+    }
+
+    pub(crate) fn check_signature(&self, signed: &Signed<'_>) -> std::result::Result<(), Refusal> {
+        let issuer = self.keys.get(&signed.ticket.issuer).ok_or(Refusal::UnknownKey(signed.ticket.issuer))?;
+        let signature = Signature::from_slice(signed.signature).map_err(|_| Refusal::BadSignature)?;
+        issuer.verifying.verify(signed.message, &signature).map_err(|_| Refusal::BadSignature)
+    }
+
+    /// Whether `ticket` belongs to the holder of ID number `number` (read from the card at
+    /// the lane). `None` when the ticket names no document or the lane lacks its issuer's pepper.
+    pub fn document_matches(&self, ticket: &Ticket, number: &str) -> Option<bool> {
+        let pepper = self.keys.get(&ticket.issuer)?.pepper.as_ref()?;
+        Some(hash_document(pepper, number) == ticket.document_hash?)
+    }
+}
+
+fn config(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Config { path: PathBuf::from(path), reason: reason.into() }
+}

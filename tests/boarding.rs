@@ -1,0 +1,185 @@
+//! Boarding end to end on real models, real face images and a real SQLite store: a manifest
+//! imported from a CSV export with ID-card photos made from the fixtures, then passengers
+//! decided by face, by e-ticket and by staff.
+
+mod common;
+
+use std::path::Path;
+
+use boardcheck::boarding::{self, Candidate, Evidence, FaceCheck, FrameEvidence, Intent, ManualReason, Policy, MAX_ATTEMPTS};
+use boardcheck::face::embed::similarity;
+use boardcheck::face::id_photo;
+use boardcheck::image_io;
+use boardcheck::manifest::import;
+use boardcheck::manifest::keys::StationKeys;
+use boardcheck::manifest::store::Store;
+use boardcheck::manifest::{TicketState, Trip};
+use boardcheck::ticket::{self, IssuerKey, IssuerKeys, Ticket};
+use common::{engine, fixture, main_face};
+
+const NOW: i64 = 1_790_000_000;
+
+/// A lane at gate 3 (trip G3) with trip G7 boarding at gate 7 in the same station.
+struct Station {
+    _dir: tempfile::TempDir,
+    store: Store,
+    keys: StationKeys,
+    trips: Vec<Trip>,
+    dir: std::path::PathBuf,
+}
+
+fn write_id_photo(source: &str, out: &Path) {
+    let image = image_io::load_rgb(&fixture(source)).expect("fixture");
+    let face = main_face(source);
+    let photo = id_photo::crop(&image, &face.points).expect("croppable");
+    std::fs::write(out, id_photo::encode_jpeg(&photo, 60).expect("jpeg")).expect("writes");
+}
+
+fn station() -> Station {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(&photos).expect("mkdir");
+    write_id_photo("obama.jpg", &photos.join("G3-01.jpg"));
+    write_id_photo("biden.jpg", &photos.join("G3-02.jpg"));
+    write_id_photo("Tom_Hanks_54745.png", &photos.join("G7-01.jpg"));
+    // A "photo" with no face in it: that ticket can only board through staff.
+    image::RgbImage::from_pixel(102, 126, image::Rgb([200, 200, 200])).save(photos.join("G3-03.jpg")).expect("saves");
+    let g3 = dir.path().join("g3.csv");
+    std::fs::write(
+        &g3,
+        "ticket_id,seat,name,document_type,document_number,child,refunded\n\
+         G3-01,01,Barack Obama,id_card,110101196108041234,0,0\n\
+         G3-02,02,Joe Biden,id_card,110101194211201234,0,0\n\
+         G3-03,03,Grey Card,id_card,110101199001011234,0,0\n",
+    )
+    .expect("writes");
+    let g7 = dir.path().join("g7.csv");
+    std::fs::write(&g7, "ticket_id,seat,name,document_type,document_number\nG7-01,01,Tom Hanks,passport,E12345678\n").expect("writes");
+
+    let store = Store::open(&dir.path().join("station.db")).expect("store");
+    let keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("keys");
+    let trips = vec![
+        Trip { id: "G3".into(), route: "Hefei → Wuhu".into(), departure: NOW + 1200, gate: "3".into() },
+        Trip { id: "G7".into(), route: "Hefei → Nanjing".into(), departure: NOW + 3000, gate: "7".into() },
+    ];
+    for (trip, export) in trips.iter().zip([&g3, &g7]) {
+        store.upsert_trip(trip).expect("trip");
+        let export = import::read_export(export, Some(&photos)).expect("export parses");
+        let reports = import::import(&store, &keys, engine(), &trip.id, &export, NOW).expect("imports");
+        for r in &reports {
+            assert_eq!(r.issue.is_some(), r.ticket_id == "G3-03", "{r:?}");
+        }
+    }
+    let dir_path = dir.path().to_path_buf();
+    Station { _dir: dir, store, keys, trips, dir: dir_path }
+}
+
+impl Station {
+    fn candidates(&self) -> Vec<Candidate> {
+        let ids: Vec<String> = self.trips.iter().map(|t| t.id.clone()).collect();
+        self.store
+            .templates(&ids, &self.keys)
+            .expect("templates")
+            .into_iter()
+            .map(|(ticket, template)| {
+                let gate = self.trips.iter().find(|t| t.id == ticket.trip_id).map(|t| t.gate.clone()).unwrap_or_default();
+                Candidate { ticket, gate, template }
+            })
+            .collect()
+    }
+
+    /// Three frames of `photo`'s face at the gate-3 lane.
+    fn face_intent(&self, photo: &str, attempts: u32) -> Intent {
+        let probe = main_face(photo).embedding;
+        let candidates = self.candidates();
+        let scores: Vec<f32> = candidates.iter().map(|c| similarity(&probe, &c.template)).collect();
+        let frames = vec![FrameEvidence { usable: true, spoof: false, scores }; 3];
+        boarding::decide(&Evidence::Face { frames, attempts }, &candidates, &|trip| trip == "G3", &Policy::default())
+    }
+
+    fn record(&self, intent: &Intent) -> boarding::Decision {
+        boarding::apply(&self.store, "lane-1", intent, NOW).expect("recorded").expect("a decision")
+    }
+}
+
+#[test]
+fn faces_board_once_and_only_at_their_own_gate() {
+    let s = station();
+    let first = s.record(&s.face_intent("obama2.jpg", 1));
+    assert_eq!((first.outcome.as_str(), first.ticket.as_deref()), ("boarded", Some("G3-01")));
+    let again = s.record(&s.face_intent("obama3.jpg", 1));
+    assert_eq!((again.outcome.as_str(), again.ticket.as_deref()), ("already_boarded", Some("G3-01")));
+    let hanks = s.record(&s.face_intent("Tom_Hanks_54745.png", 1));
+    assert_eq!((hanks.outcome.as_str(), hanks.gate.as_deref()), ("wrong_bus", Some("7")));
+    assert_eq!(s.store.ticket("G7-01").expect("reads").expect("exists").state, TicketState::Valid, "not boarded at the wrong gate");
+    let biden = s.record(&s.face_intent("biden.jpg", 1));
+    assert_eq!((biden.outcome.as_str(), biden.ticket.as_deref()), ("boarded", Some("G3-02")));
+    let boarded: Vec<_> = s.store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == "boarded").collect();
+    assert_eq!(boarded.len(), 2, "one boarding event per boarded passenger");
+}
+
+#[test]
+fn an_unknown_face_goes_to_staff_who_decide() {
+    let s = station();
+    assert_eq!(s.face_intent("t1.jpg", 1), Intent::NotOnManifest);
+    let intent = s.face_intent("t1.jpg", MAX_ATTEMPTS);
+    assert_eq!(intent, Intent::Manual { reason: ManualReason::NoMatch, ticket_id: None });
+    let pending = s.record(&intent);
+    assert_eq!(pending.outcome, "manual_pending");
+    let check = pending.manual_check.expect("queued");
+    let refused = boarding::resolve(&s.store, check, false, "staff-7", "no ticket for this bus", NOW + 30).expect("resolves");
+    assert_eq!(refused.outcome, "manual_refused");
+    assert!(boarding::resolve(&s.store, check, true, "staff-7", "changed my mind", NOW + 60).is_err(), "a check is resolved once");
+}
+
+#[test]
+fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
+    let s = station();
+    let issuer_dir = s.dir.join("issuer");
+    let key_id = ticket::keygen(&issuer_dir).expect("keygen");
+    let key = IssuerKey::load(&issuer_dir.join(format!("{key_id}.key"))).expect("key");
+    let issuers = IssuerKeys::load(&issuer_dir).expect("issuer keys");
+    let token = |ticket_id: &str, not_after: i64| {
+        let t = Ticket {
+            ticket_id: ticket_id.into(),
+            trip_id: "G3".into(),
+            seat: "03".into(),
+            document_hash: None,
+            not_before: (NOW - 3600) as _,
+            not_after: not_after as _,
+            issuer: key_id,
+        };
+        key.issue(&t).expect("issues")
+    };
+    let serves = |trip: &str| trip == "G3";
+    let decide = |scanned: &str, face: Option<FaceCheck>| {
+        let found = boarding::lookup_ticket(scanned, &issuers, &s.store, NOW).expect("looks up");
+        boarding::decide(&Evidence::Ticket { ticket: found, face }, &s.candidates(), &serves, &Policy::default())
+    };
+    let valid = token("G3-03", NOW + 3600);
+    let face = Some(FaceCheck { score: 0.0, spoof: false });
+    let intent = decide(&valid, face);
+    assert_eq!(intent, Intent::Manual { reason: ManualReason::NoTemplate, ticket_id: Some("G3-03".into()) });
+    let pending = s.record(&intent);
+    let approved = boarding::resolve(&s.store, pending.manual_check.expect("queued"), true, "staff-7", "ID checked by hand", NOW + 20)
+        .expect("resolves");
+    assert_eq!((approved.outcome.as_str(), approved.ticket.as_deref()), ("manual_approved", Some("G3-03")));
+    assert_eq!(s.store.ticket("G3-03").expect("reads").expect("exists").state, TicketState::Boarded);
+    // The same token again: a replay.
+    assert_eq!(decide(&valid, face), Intent::AlreadyBoarded { ticket_id: "G3-03".into(), trip_id: "G3".into() });
+    // Tampered and expired tokens are refused with their reasons.
+    let mut tampered: Vec<char> = token("G3-02", NOW + 3600).chars().collect();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    assert!(matches!(decide(&tampered, face), Intent::TicketInvalid { ref reason } if reason == "bad_signature" || reason == "garbage"));
+    assert_eq!(decide(&token("G3-02", NOW - 60), face), Intent::TicketInvalid { reason: "expired".into() });
+    // A valid ticket and the passenger's own face: 1:1 boards.
+    let biden = main_face("biden.jpg").embedding;
+    let template = s.candidates().into_iter().find(|c| c.ticket.id == "G3-02").expect("enrolled").template;
+    let check = FaceCheck { score: similarity(&biden, &template), spoof: false };
+    assert_eq!(
+        decide(&token("G3-02", NOW + 3600), Some(check)),
+        Intent::Board { ticket_id: "G3-02".into(), trip_id: "G3".into(), method: boardcheck::manifest::Method::TicketFace }
+    );
+}

@@ -1,0 +1,332 @@
+//! Frame sources on real OpenCV and real files: the demo video read back, a corrupt frame in a
+//! folder, a cut video, sources that do not exist, and the reconnecting wrapper's logic.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use boardcheck::demo_video::{self, DemoPassenger, Presentation, VideoSummary};
+use boardcheck::ingest::{
+    open_source, Frame, FrameSource, ImageFolderSource, ReconnectPolicy, Reconnecting, SourceStatus, VideoSource, FOLDER_FPS,
+};
+use boardcheck::{Error, Result};
+use image::RgbImage;
+
+fn render(passengers: &[DemoPassenger], out: &Path) -> VideoSummary {
+    let started = Instant::now();
+    let summary = demo_video::render_video(common::engine(), passengers, out, 7).expect("renders");
+    eprintln!("rendered {} frames in {:.2} s", summary.frames, started.elapsed().as_secs_f64());
+    summary
+}
+
+fn read_all(source: &mut dyn FrameSource) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    while let Some(frame) = source.next_frame().expect("reads") {
+        frames.push(frame);
+    }
+    frames
+}
+
+/// Collects status changes for the assertions.
+fn recorder() -> (Arc<Mutex<Vec<SourceStatus>>>, Box<dyn FnMut(&SourceStatus) + Send>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    (seen, Box::new(move |status: &SourceStatus| sink.lock().expect("lock").push(status.clone())))
+}
+
+fn statuses(seen: &Arc<Mutex<Vec<SourceStatus>>>) -> Vec<SourceStatus> {
+    seen.lock().expect("lock").clone()
+}
+
+#[test]
+fn demo_video_reads_back_with_faces_at_the_kiosk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("lane.avi");
+    let replay = DemoPassenger { presentation: Presentation::ScreenReplay, ..DemoPassenger::new("replay", common::fixture("obama3.jpg")) };
+    let passengers = [
+        DemoPassenger::new("obama", common::fixture("obama2.jpg")),
+        DemoPassenger { face: 2, ..DemoPassenger::new("t1-third", common::fixture("t1.jpg")) },
+        replay,
+    ];
+    let summary = render(&passengers, &out);
+    std::fs::copy(&out, "/tmp/demo_keep.avi").ok(); // TEMP
+    let per_passenger = demo_video::APPROACH_FRAMES + demo_video::HOLD_FRAMES + demo_video::GAP_FRAMES;
+    assert_eq!(summary.frames, demo_video::GAP_FRAMES + 3 * per_passenger);
+    assert_eq!(summary.segments.len(), 3);
+
+    let mut video = VideoSource::open_file(&out).expect("opens");
+    assert_eq!(video.frame_count(), Some(summary.frames));
+    assert_eq!(video.fps(), Some(demo_video::FPS));
+    let frames = read_all(&mut video);
+    assert_eq!(frames.len() as u64, summary.frames);
+    assert!(frames.iter().all(|f| f.image.dimensions() == (demo_video::WIDTH, demo_video::HEIGHT)));
+    assert!(frames.iter().enumerate().all(|(i, f)| f.index == i as u64));
+    let dt = frames[1].timestamp_ms - frames[0].timestamp_ms;
+    assert!((dt - 1000.0 / demo_video::FPS).abs() < 1.0, "frame interval {dt} ms");
+
+    let engine = common::engine();
+    assert!(engine.analyze(&frames[0].image).expect("analyses").is_empty(), "the empty concourse has no face");
+    for segment in &summary.segments {
+        for i in [segment.close_frame, segment.last_frame] {
+            let face = engine.main_face(&frames[i as usize].image).expect("analyses");
+            let face = face.unwrap_or_else(|| panic!("a face in frame {i} ({})", segment.label));
+            let c = face.bbox.centre();
+            assert!((c.x - 320.0).abs() < 40.0 && (c.y - 205.0).abs() < 50.0, "{}: face at {c:?}", segment.label);
+            eprintln!(
+                "{} frame {i}: face {:.0} px wide, quality issue {:?}, liveness {:?}",
+                segment.label,
+                face.bbox.width(),
+                face.quality_issue,
+                face.liveness
+            );
+        }
+    }
+    // Passengers are still small far away: the face grows on the walk up.
+    let first = &summary.segments[0];
+    let far = engine.main_face(&frames[(first.first_frame + 8) as usize].image).expect("analyses");
+    let near = engine.main_face(&frames[first.close_frame as usize].image).expect("analyses").expect("a face");
+    if let Some(far) = far {
+        assert!(far.bbox.width() < near.bbox.width() / 2.0, "far {:?} near {:?}", far.bbox, near.bbox);
+    }
+}
+
+#[test]
+fn demo_video_is_deterministic_and_id_photos_are_chip_sized() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let passengers = [DemoPassenger::new("biden", common::fixture("biden.jpg"))];
+    let (a, b) = (dir.path().join("a.avi"), dir.path().join("b.avi"));
+    render(&passengers, &a);
+    render(&passengers, &b);
+    assert!(std::fs::read(&a).expect("reads") == std::fs::read(&b).expect("reads"), "same seed, same bytes");
+
+    let photo = dir.path().join("obama.jpg");
+    demo_video::write_id_photo(common::engine(), &common::fixture("obama.jpg"), 0, &photo).expect("writes");
+    let decoded = boardcheck::image_io::load_rgb(&photo).expect("decodes");
+    assert_eq!(decoded.dimensions(), (102, 126));
+    let missing = demo_video::write_id_photo(common::engine(), &common::fixture("obama.jpg"), 3, &photo);
+    assert!(matches!(missing, Err(Error::Image { .. })), "{missing:?}");
+    let wrong = demo_video::render_video(common::engine(), &passengers, &dir.path().join("lane.mp4"), 1);
+    assert!(wrong.is_err_and(|e| e.to_string().contains("lane.mp4")));
+}
+
+#[test]
+fn image_folder_skips_a_corrupt_frame_and_counts_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = boardcheck::image_io::load_rgb(&common::fixture("obama.jpg")).expect("decodes");
+    let small = image::imageops::resize(&good, 91, 113, image::imageops::FilterType::Triangle);
+    for i in [0, 1, 3, 4] {
+        small.save(dir.path().join(format!("frame_{i:04}.png"))).expect("saves");
+    }
+    let jpeg = std::fs::read(common::fixture("obama.jpg")).expect("reads");
+    std::fs::write(dir.path().join("frame_0002.jpg"), &jpeg[..jpeg.len() / 2]).expect("writes");
+    std::fs::write(dir.path().join("notes.txt"), "not a frame").expect("writes");
+
+    let folder = ImageFolderSource::open(dir.path(), FOLDER_FPS).expect("opens");
+    assert_eq!(folder.frame_count(), 5);
+    let mut source = open_source(&dir.path().to_string_lossy()).expect("opens");
+    let frames = read_all(source.as_mut());
+    assert_eq!(frames.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 1, 3, 4]);
+    assert_eq!(source.skipped(), 1);
+    assert_eq!(frames[3].timestamp_ms, 4.0 * 1000.0 / FOLDER_FPS);
+    assert_eq!(frames[0].image, small);
+
+    // Supervised, a folder ends: it is not reopened.
+    let (seen, on_status) = recorder();
+    let mut supervised = Reconnecting::open(&dir.path().to_string_lossy(), ReconnectPolicy::default(), on_status).expect("opens");
+    assert_eq!(read_all(&mut supervised).len(), 4);
+    assert_eq!(supervised.skipped(), 1);
+    assert_eq!(statuses(&seen), [SourceStatus::Up, SourceStatus::Ended]);
+    assert_eq!(supervised.reconnect_attempts(), 0);
+
+    let empty = tempfile::tempdir().expect("tempdir");
+    let err = open_source(&empty.path().to_string_lossy()).err().expect("refused");
+    assert!(err.to_string().contains(&*empty.path().to_string_lossy()) && err.to_string().contains("no image files"), "{err}");
+}
+
+#[test]
+fn truncated_video_gives_frames_up_to_the_cut_then_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = dir.path().join("full.avi");
+    let summary = render(&[DemoPassenger::new("obama", common::fixture("obama2.jpg"))], &full);
+    let bytes = std::fs::read(&full).expect("reads");
+    let cut = dir.path().join("cut.avi");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("writes");
+
+    let started = Instant::now();
+    let mut video = VideoSource::open_file(&cut).expect("opens");
+    let frames = read_all(&mut video);
+    assert!(video.next_frame().expect("still fine").is_none(), "stays ended");
+    eprintln!("cut video: {} of {} frames", frames.len(), summary.frames);
+    assert!(frames.len() as u64 > summary.frames / 4 && (frames.len() as u64) < summary.frames, "{} frames", frames.len());
+    assert!(frames.iter().enumerate().all(|(i, f)| f.index == i as u64 && f.image.dimensions() == (640, 480)));
+
+    let (seen, on_status) = recorder();
+    let mut supervised = Reconnecting::open(&cut.to_string_lossy(), ReconnectPolicy::default(), on_status).expect("opens");
+    assert_eq!(read_all(&mut supervised).len(), frames.len());
+    assert_eq!(statuses(&seen), [SourceStatus::Up, SourceStatus::Ended]);
+    assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+
+    let garbage = dir.path().join("garbage.avi");
+    std::fs::write(&garbage, b"RIFF but not really a video").expect("writes");
+    let err = open_source(&garbage.to_string_lossy()).err().expect("refused");
+    assert!(err.to_string().contains("garbage.avi"), "{err}");
+}
+
+#[test]
+fn missing_sources_are_clear_errors_naming_them() {
+    for (spec, named) in [
+        ("/dev/video63", "/dev/video63"),
+        ("63", "/dev/video63"),
+        ("rtsp://127.0.0.1:9/lane1", "rtsp://127.0.0.1:9/lane1"),
+        ("http://127.0.0.1:9/cam.mjpg", "http://127.0.0.1:9/cam.mjpg"),
+        ("/no/such/lane.avi", "/no/such/lane.avi"),
+    ] {
+        let started = Instant::now();
+        let err = open_source(spec).err().unwrap_or_else(|| panic!("{spec} refused"));
+        eprintln!("{spec}: {err}");
+        assert!(err.to_string().contains(named), "{spec}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{spec}: fails fast");
+    }
+    let err = open_source("rtsp://admin:hunter2@127.0.0.1:9/lane1").err().expect("refused");
+    assert!(err.to_string().contains("rtsp://admin:***@127.0.0.1:9/lane1") && !err.to_string().contains("hunter2"), "{err}");
+    let (_, on_status) = recorder();
+    assert!(
+        Reconnecting::open("/dev/video63", ReconnectPolicy::default(), on_status).is_err(),
+        "a wrong device at start-up is not retried"
+    );
+}
+
+/// A stand-in live source for the wrapper's logic: `frames` frames, then `after`.
+struct Scripted {
+    frames: u32,
+    after: After,
+    index: u64,
+}
+
+#[derive(Clone, Copy)]
+enum After {
+    Fail,
+    Stall(Duration),
+}
+
+impl FrameSource for Scripted {
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if self.index < self.frames as u64 {
+            self.index += 1;
+            return Ok(Some(Frame { index: self.index - 1, timestamp_ms: 0.0, image: RgbImage::new(16, 16) }));
+        }
+        match self.after {
+            After::Fail => Err(Error::io("scripted", std::io::Error::other("camera unplugged"))),
+            After::Stall(time) => {
+                std::thread::sleep(time);
+                Ok(None)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        "scripted".into()
+    }
+}
+
+fn quick_policy() -> ReconnectPolicy {
+    ReconnectPolicy {
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+        stall_timeout: Duration::from_millis(300),
+        open_timeout: Duration::from_secs(2),
+        max_attempts: None,
+    }
+}
+
+/// A supervised live source whose opener fails `failures` times, then opens a source that
+/// gives `frames` frames and fails.
+fn flaky(failures: u32, frames: u32, policy: ReconnectPolicy) -> (Reconnecting, Arc<Mutex<Vec<SourceStatus>>>, Arc<AtomicU32>) {
+    let opens = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&opens);
+    let opener = Arc::new(move || -> Result<Box<dyn FrameSource>> {
+        if counter.fetch_add(1, Ordering::SeqCst) < failures {
+            Err(Error::io("scripted", std::io::Error::other("connection refused")))
+        } else {
+            Ok(Box::new(Scripted { frames, after: After::Fail, index: 0 }))
+        }
+    });
+    let (seen, on_status) = recorder();
+    let first = Box::new(Scripted { frames: 2, after: After::Fail, index: 0 });
+    (Reconnecting::new("scripted".into(), true, first, opener, policy, on_status), seen, opens)
+}
+
+#[test]
+fn reconnecting_comes_back_up_after_two_failed_attempts() {
+    let (mut source, seen, opens) = flaky(2, 3, quick_policy());
+    let frames: Vec<Frame> = (0..5).map(|_| source.next_frame().expect("recovers").expect("a frame")).collect();
+    assert_eq!(frames.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 1, 2, 3, 4], "numbered across the reconnection");
+    assert!(frames.windows(2).all(|w| w[1].timestamp_ms >= w[0].timestamp_ms));
+    assert_eq!(opens.load(Ordering::SeqCst), 3);
+    assert_eq!(source.reconnect_attempts(), 3);
+    assert_eq!(
+        statuses(&seen),
+        [
+            SourceStatus::Up,
+            SourceStatus::Reconnecting { attempt: 1 },
+            SourceStatus::Reconnecting { attempt: 2 },
+            SourceStatus::Reconnecting { attempt: 3 },
+            SourceStatus::Up,
+        ]
+    );
+}
+
+#[test]
+fn reconnecting_gives_up_after_its_attempts() {
+    let policy = ReconnectPolicy { max_attempts: Some(2), ..quick_policy() };
+    let (mut source, seen, _) = flaky(u32::MAX, 0, policy);
+    assert_eq!(read_all_until_error(&mut source), 2);
+    let last = statuses(&seen).pop();
+    assert!(matches!(&last, Some(SourceStatus::Failed(reason)) if reason.contains("gave up after 2 attempts")), "{last:?}");
+    assert!(source.next_frame().expect("ended").is_none(), "stays failed");
+}
+
+fn read_all_until_error(source: &mut Reconnecting) -> usize {
+    let mut n = 0;
+    loop {
+        match source.next_frame() {
+            Ok(Some(_)) => n += 1,
+            Ok(None) => panic!("a live source does not end by itself"),
+            Err(e) => {
+                assert!(e.to_string().contains("scripted"), "{e}");
+                return n;
+            }
+        }
+    }
+}
+
+#[test]
+fn watchdog_reconnects_a_stalled_live_source() {
+    let opener = Arc::new(|| -> Result<Box<dyn FrameSource>> { Ok(Box::new(Scripted { frames: 1000, after: After::Fail, index: 0 })) });
+    let first = Box::new(Scripted { frames: 1, after: After::Stall(Duration::from_secs(3)), index: 0 });
+    let (seen, on_status) = recorder();
+    let mut source = Reconnecting::new("scripted".into(), true, first, opener, quick_policy(), on_status);
+    let started = Instant::now();
+    assert!(source.next_frame().expect("first").is_some());
+    assert!(source.next_frame().expect("after the stall").is_some());
+    assert!(started.elapsed() < Duration::from_secs(2), "watchdog fired after {:?}", started.elapsed());
+    assert_eq!(statuses(&seen), [SourceStatus::Up, SourceStatus::Reconnecting { attempt: 1 }, SourceStatus::Up]);
+}
+
+#[test]
+fn stop_ends_a_source_waiting_out_its_back_off() {
+    let policy = ReconnectPolicy { initial_backoff: Duration::from_secs(30), max_backoff: Duration::from_secs(30), ..quick_policy() };
+    let (mut source, seen, _) = flaky(u32::MAX, 0, policy);
+    let stop = source.stop_handle();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let started = Instant::now();
+    while source.next_frame().expect("no error").is_some() {}
+    assert!(started.elapsed() < Duration::from_secs(3), "stopped after {:?}", started.elapsed());
+    assert_eq!(statuses(&seen).last(), Some(&SourceStatus::Ended));
+}
