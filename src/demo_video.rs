@@ -1,14 +1,15 @@
 //! The demo's lane video, made from still photos: passengers walk up to the camera one after
 //! another, as a 640×480, 15 fps MJPG `.avi` that the lane pipeline reads like any file.
 //!
-//! Each passenger is a head-and-shoulders cut-out of a photo (found with the
-//! [`FaceEngine`]), composited onto a plain station concourse. The passenger starts far
+//! Each passenger is a head-and-shoulders cut-out of a photo (the face found with the
+//! [`FaceEngine`]) on a plain body, composited onto a simple station concourse. The passenger starts far
 //! (a ~22 px face) and approaches over 2 s, the face growing as 1/distance, stands at the
 //! kiosk for 1 s, and leaves; 1 s of empty scene separates passengers. Camera-like effects
 //! make the frames less clean than the photos: focus blur while far, auto-exposure settling,
 //! sensor noise, a little camera shake. A [`Presentation::ScreenReplay`] passenger holds up
-//! a phone showing the photo instead (dark bezel, washed-out screen, scanlines, moiré,
-//! glare): the spoof the liveness check must catch.
+//! a phone replaying the photo instead (dark bezel, washed-out screen, scanlines, moiré,
+//! glare): the spoof the liveness check must catch. The video is written by OpenCV's own
+//! MJPEG encoder at quality 95, roughly what a lane camera's MJPEG stream looks like.
 //!
 //! The demo's manifest gets ID-card photos made by [`write_id_photo`]: the same crop and
 //! JPEG compression as the evaluation's ID photos. Everything is deterministic for a seed.
@@ -45,6 +46,7 @@ const PHONE_FACE: f32 = 105.0;
 /// Walking distance from the camera at the start and at the kiosk, m.
 const FAR_M: f32 = 4.0;
 const CLOSE_M: f32 = 0.6;
+
 /// A cut-out around a face, in face widths: its size, and the face centre below its top.
 struct Layout {
     w: f32,
@@ -55,6 +57,7 @@ struct Layout {
 const PERSON: Layout = Layout { w: 2.4, h: 2.9, face_y: 1.2 };
 /// A selfie video filling a 16:9 portrait phone screen.
 const SELFIE: Layout = Layout { w: 2.0, h: 2.0 * 16.0 / 9.0, face_y: 1.5 };
+
 /// Where the face is at the kiosk.
 const KIOSK_FACE: (f32, f32) = (320.0, 205.0);
 /// From the face centre down to the hips and the feet, in face widths (a person is about 11
@@ -295,7 +298,7 @@ fn phone(image: &RgbImage, face: &Face) -> Sprite {
 /// scanlines, a moiré beat between the pixel grid and the sensor, and a glare band.
 fn screen_pixel(rgb: [f32; 3], x: f32, y: f32, w: f32, h: f32) -> [f32; 3] {
     let tau = std::f32::consts::TAU;
-    let scanline = if (y as u32) % 3 == 0 { 0.86 } else { 1.0 };
+    let scanline = if (y as u32).is_multiple_of(3) { 0.86 } else { 1.0 };
     let moire = (1.0 + 0.07 * (tau * (x * 0.23 + y * 0.07)).sin()) * (1.0 + 0.05 * (tau * (y * 0.19 - x * 0.05)).sin());
     let glare = 0.45 * (-((x / w + y / h - 0.75) / 0.14).powi(2)).exp();
     let cast = [-4.0, 0.0, 10.0];
@@ -465,15 +468,12 @@ struct Writer {
 
 impl Writer {
     fn open(out: &Path) -> Result<Writer> {
-        let name = out.to_string_lossy().into_owned();
         let fourcc = videoio::VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(|e| video_error(out, e.message))?;
         let size = Size::new(WIDTH as i32, HEIGHT as i32);
-        let writer = videoio::VideoWriter::new_with_backend_def(&name, videoio::CAP_OPENCV_MJPEG, fourcc, FPS, size)
+        // OpenCV's own MJPEG encoder (quality 95): FFmpeg's default rate control compressed
+        // the frames so hard that the anti-spoofing model called live passengers spoofs.
+        let writer = videoio::VideoWriter::new_with_backend_def(out, videoio::CAP_OPENCV_MJPEG, fourcc, FPS, size)
             .map_err(|e| video_error(out, e.message))?;
-        let mut writer = writer;
-        if let Ok(q) = std::env::var("TMPQ") {
-            writer.set(videoio::VIDEOWRITER_PROP_QUALITY, q.parse().unwrap()).unwrap();
-        } // TEMP
         if !writer.is_opened().unwrap_or(false) {
             return Err(video_error(out, "cannot create the video file (does its folder exist?)"));
         }

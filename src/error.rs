@@ -38,8 +38,9 @@ pub enum Error {
     #[error("database {path}: {reason}")]
     Database { path: PathBuf, reason: String },
 
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// Not `#[source]`: the message already says it, and a chained report would say it twice.
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
 }
 
 impl Error {
@@ -47,7 +48,7 @@ impl Error {
         Error::Image { path: path.into(), reason: reason.into() }
     }
 
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        Error::Io { path: path.into(), error }
     }
 }

@@ -8,21 +8,33 @@
 //! Data flows one way, from pixels to a recorded decision:
 //!
 //! ```text
-//! image_io ─► face::detect ─► face::landmarks ─► face::align ─► face::quality
-//!                                                         ├─► face::liveness
-//!                                                         └─► face::embed ─► (manifest, boarding)
+//! ingest ─► pipeline: detect ─► track ─► assess (quality, liveness) ─► embed ─► decide ─► sinks
+//!                       face::*            track                          boarding    (gate, kiosk)
+//!                                                                            │
+//! ticketing export ─► manifest::import ─► manifest::store (SQLite) ◄─────────┘
+//! QR / scanner text ─► ticket ─────────────────────────┘
 //! ```
 //! - [`paths`], [`models`] and [`runtime`]: where files live, the pinned model catalog
 //!   (`models/models.toml`, checked by SHA-256 before loading), and ONNX Runtime — the only
 //!   module that touches `ort`.
 //! - [`image_io`]: decoding with limits; bad input is an error naming the file.
-//! - [`face`]: the vision core behind one facade, [`face::FaceEngine`].
-//! - [`ingest`]: frame sources (camera, RTSP, file, image folder); live ones reconnect with back-off.
+//! - [`face`]: the vision core behind one facade, [`face::FaceEngine`]: detect → landmarks →
+//!   align → quality, liveness, embed.
+//! - [`ingest`]: frame sources (camera, RTSP, file, image folder); live ones reconnect with
+//!   back-off.
+//! - [`track`]: IoU tracking, so one passenger is one decision.
+//! - [`pipeline`]: the lane's stages on threads joined by one-item links (latest frame wins
+//!   for cameras); per-stage timings; `lane.toml`; decision sinks.
+//! - [`boarding`]: the boarding rules as pure functions over evidence, and the one step that
+//!   records a decision; the kiosk's pass / see-staff view.
 //! - [`manifest`]: trips, tickets with encrypted face templates, the append-only event log and
-//!   the manual-check queue in one SQLite database; boarding is exactly-once; purge after departure.
+//!   the manual-check queue in one SQLite database; boarding is exactly-once; purge after
+//!   departure.
+//! - [`ticket`]: the SM2-signed e-ticket QR token: issue, decode, verify.
+//! - [`eval`] and [`bench`]: accuracy harnesses (pairs, boarding protocol, presentation attacks)
+//!   and the lane latency harness.
 //! - [`demo_video`]: renders the demo's lane video and ID photos from the fixture photos.
-//! - [`eval`]: accuracy harnesses (`boardcheck eval`): verification pairs, the boarding
-//!   protocol (open-set 1:N over 50-passenger manifests of ID photos) and presentation attacks.
+//! - [`clock`]: unix time at the edges; every rule takes `now` as an argument.
 //! - `cli` (in `src/main.rs` and `src/cli/`): the command line, thin over the library.
 
 pub mod bench;

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use boardcheck::demo_video::{self, DemoPassenger, Presentation, VideoSummary};
 use boardcheck::ingest::{
-    open_source, Frame, FrameSource, ImageFolderSource, ReconnectPolicy, Reconnecting, SourceStatus, VideoSource, FOLDER_FPS,
+    open_source, Frame, FrameSource, ImageFolderSource, ReconnectPolicy, Reconnecting, SourceStatus, StatusCallback, VideoSource,
+    FOLDER_FPS,
 };
 use boardcheck::{Error, Result};
 use image::RgbImage;
@@ -30,14 +31,16 @@ fn read_all(source: &mut dyn FrameSource) -> Vec<Frame> {
     frames
 }
 
+type Seen = Arc<Mutex<Vec<SourceStatus>>>;
+
 /// Collects status changes for the assertions.
-fn recorder() -> (Arc<Mutex<Vec<SourceStatus>>>, Box<dyn FnMut(&SourceStatus) + Send>) {
+fn recorder() -> (Seen, StatusCallback) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     (seen, Box::new(move |status: &SourceStatus| sink.lock().expect("lock").push(status.clone())))
 }
 
-fn statuses(seen: &Arc<Mutex<Vec<SourceStatus>>>) -> Vec<SourceStatus> {
+fn statuses(seen: &Seen) -> Vec<SourceStatus> {
     seen.lock().expect("lock").clone()
 }
 
@@ -52,7 +55,6 @@ fn demo_video_reads_back_with_faces_at_the_kiosk() {
         replay,
     ];
     let summary = render(&passengers, &out);
-    std::fs::copy(&out, "/tmp/demo_keep.avi").ok(); // TEMP
     let per_passenger = demo_video::APPROACH_FRAMES + demo_video::HOLD_FRAMES + demo_video::GAP_FRAMES;
     assert_eq!(summary.frames, demo_video::GAP_FRAMES + 3 * per_passenger);
     assert_eq!(summary.segments.len(), 3);
@@ -244,7 +246,7 @@ fn quick_policy() -> ReconnectPolicy {
 
 /// A supervised live source whose opener fails `failures` times, then opens a source that
 /// gives `frames` frames and fails.
-fn flaky(failures: u32, frames: u32, policy: ReconnectPolicy) -> (Reconnecting, Arc<Mutex<Vec<SourceStatus>>>, Arc<AtomicU32>) {
+fn flaky(failures: u32, frames: u32, policy: ReconnectPolicy) -> (Reconnecting, Seen, Arc<AtomicU32>) {
     let opens = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&opens);
     let opener = Arc::new(move || -> Result<Box<dyn FrameSource>> {

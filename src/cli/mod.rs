@@ -6,6 +6,7 @@ mod detect;
 mod eval;
 mod lane;
 mod manifest;
+mod ticket;
 mod verify;
 
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Measure accuracy on a labelled data set (or presentation-attack detection with --pad).
     Eval(eval::EvalArgs),
+    /// QR e-tickets: make issuer keys, issue and verify tokens.
+    Ticket(ticket::TicketArgs),
 }
 
 /// Engine choices shared by every command that runs the vision core.
@@ -119,6 +122,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Ticket(args) => ticket::run(args),
     };
     match outcome {
         Ok(code) => code,

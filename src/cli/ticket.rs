@@ -9,8 +9,8 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use boardcheck::{clock, image_io};
 use boardcheck::ticket::{self, hash_document, time::parse_time, IssuerKey, IssuerKeys, Pepper, Ticket};
+use boardcheck::{clock, image_io};
 
 #[derive(Args)]
 pub struct TicketArgs {

@@ -33,7 +33,7 @@ use image::RgbImage;
 use crate::error::{Error, Result};
 
 pub use folder::ImageFolderSource;
-pub use reconnect::{ReconnectPolicy, Reconnecting, SourceStatus};
+pub use reconnect::{Opener, ReconnectPolicy, Reconnecting, SourceStatus, StatusCallback};
 pub use video::VideoSource;
 
 /// One decoded frame.

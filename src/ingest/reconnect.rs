@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{source_error, Frame, FrameSource, SourceSpec};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What a supervised source is doing, reported on every change.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,7 @@ enum Event {
     /// A frame and the connection's count of skipped frames so far.
     Frame(Frame, u64),
     Ended,
-    Error(String),
+    Error(Error),
 }
 
 enum Waited {
@@ -244,8 +244,12 @@ impl FrameSource for Reconnecting {
                     self.set_status(SourceStatus::Ended);
                     return Ok(None);
                 }
+                Waited::Event(Event::Error(e)) if !self.live => {
+                    self.set_status(SourceStatus::Failed(e.to_string()));
+                    return Err(e);
+                }
                 Waited::Event(Event::Ended) => "stopped delivering frames".to_string(),
-                Waited::Event(Event::Error(reason)) => reason,
+                Waited::Event(Event::Error(e)) => e.to_string(),
                 Waited::Timeout if self.connected => format!("no frame for {:.1} s", limit.as_secs_f64()),
                 Waited::Timeout => format!("no frame within {:.1} s of opening", limit.as_secs_f64()),
                 Waited::ReaderGone => "reader thread stopped unexpectedly".to_string(),
@@ -275,7 +279,7 @@ fn spawn_reader(name: &str, open: Box<dyn FnOnce() -> Result<Box<dyn FrameSource
         let mut source = match open() {
             Ok(source) => source,
             Err(e) => {
-                let _ = tx.send(Event::Error(e.to_string()));
+                let _ = tx.send(Event::Error(e));
                 return;
             }
         };
@@ -283,7 +287,7 @@ fn spawn_reader(name: &str, open: Box<dyn FnOnce() -> Result<Box<dyn FrameSource
             let event = match source.next_frame() {
                 Ok(Some(frame)) => Event::Frame(frame, source.skipped()),
                 Ok(None) => Event::Ended,
-                Err(e) => Event::Error(e.to_string()),
+                Err(e) => Event::Error(e),
             };
             let last = !matches!(event, Event::Frame(..));
             if tx.send(event).is_err() || last {

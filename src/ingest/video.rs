@@ -2,7 +2,7 @@
 //!
 //! Each kind gets an explicit backend (V4L2 for cameras, FFmpeg for streams and files) rather
 //! than OpenCV's probing of every backend, which is slow and fills the log with the failures
-//! of backends that were never meant. Streams open and read with timeouts, so a dead server
+//! of backends nobody asked for. Streams open and read with timeouts, so a dead server
 //! is an error and not a hang.
 
 use std::path::Path;
@@ -66,7 +66,7 @@ impl VideoSource {
         }
         quiet_opencv();
         let capture =
-            videoio::VideoCapture::from_file(&name, videoio::CAP_FFMPEG).map_err(|e| opencv_error(&name, "cannot open video", e))?;
+            videoio::VideoCapture::from_file(path, videoio::CAP_FFMPEG).map_err(|e| opencv_error(&name, "cannot open video", e))?;
         Self::opened(capture, name, false, "not a video FFmpeg can read")
     }
 
@@ -121,7 +121,7 @@ impl FrameSource for VideoSource {
 
 /// An 8-bit BGR, BGRA or grey OpenCV frame as RGB, converted in one pass straight into the
 /// image's buffer (no intermediate `Mat`, no second copy).
-pub(crate) fn to_rgb(mat: &Mat) -> opencv::Result<RgbImage> {
+fn to_rgb(mat: &Mat) -> opencv::Result<RgbImage> {
     let code = match mat.typ() {
         core::CV_8UC3 => imgproc::COLOR_BGR2RGB,
         core::CV_8UC4 => imgproc::COLOR_BGRA2RGB,

@@ -279,6 +279,7 @@ impl Store {
         Self::open_with(path, Options::default())
     }
 
+    /// Opens with explicit [`Options`] (tests use a short busy timeout).
     pub fn open_with(path: &Path, options: Options) -> Result<Store> {
         let conn = Connection::open(path).map_err(|e| Error::Database { path: path.into(), reason: format!("cannot open: {e}") })?;
         let store = Store { conn, path: path.into(), busy_timeout: options.busy_timeout };
@@ -305,6 +306,10 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<()> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).or_db(self)?;
+        if version == SCHEMA_VERSION {
+            return Ok(()); // the usual case: no write lock taken just to open
+        }
         loop {
             // Re-read the version inside each write transaction: another lane may be migrating.
             let done = self.write(|tx| {
@@ -330,11 +335,11 @@ impl Store {
             Fail::Rule(reason) => reason,
             Fail::Sql(e) => match e.sqlite_error_code() {
                 Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
-                    "database is locked: another process kept it busy for longer than the {:.1} s busy timeout ({e})",
+                    "database is locked: another process kept it busy for longer than the {:.1} s busy timeout; nothing was written",
                     self.busy_timeout.as_secs_f64()
                 ),
-                Some(ErrorCode::DiskFull) => format!("database or disk is full: nothing was written; free space on its disk ({e})"),
-                Some(ErrorCode::ReadOnly) => format!("database is read-only: check the file's permissions ({e})"),
+                Some(ErrorCode::DiskFull) => "database or disk is full: nothing was written; free space on its disk".into(),
+                Some(ErrorCode::ReadOnly) => format!("database is read-only ({e}): check the file's and its folder's permissions"),
                 _ => match e {
                     rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
                     e => e.to_string(),
@@ -429,7 +434,7 @@ impl Store {
                     if number.is_empty() { (None, None) } else { (Some(keys.document_hash(&number)), Some(mask_document_number(&number))) };
                 let old = tx
                     .query_row(
-                        "SELECT trip_id, seat, name, document_type, document_hash, document_masked, child, state FROM tickets WHERE id = ?1",
+                        "SELECT trip_id, seat, name, document_type, document_hash, child, state FROM tickets WHERE id = ?1",
                         [&ticket.id],
                         |r| {
                             Ok(StoredTicket {
@@ -438,9 +443,8 @@ impl Store {
                                 name: r.get(2)?,
                                 document_type: r.get(3)?,
                                 hash: r.get(4)?,
-                                masked: r.get(5)?,
-                                child: r.get(6)?,
-                                state: r.get(7)?,
+                                child: r.get(5)?,
+                                state: r.get(6)?,
                             })
                         },
                     )
@@ -467,7 +471,6 @@ impl Store {
                 let changed = new_person
                     || old.seat != ticket.seat
                     || old.document_type != ticket.document_type
-                    || old.masked != masked
                     || old.child != ticket.child;
                 if !refund && !changed {
                     summary.unchanged += 1;
@@ -719,11 +722,10 @@ impl Store {
     /// deletes templates. Ticket rows, states and events stay (they hold no personal data).
     pub fn purge(&self, now: i64, retention_s: i64) -> Result<PurgeSummary> {
         let summary = self.write(|tx| {
-            let trips: Vec<String> = {
-                let mut stmt = tx.prepare("SELECT id FROM trips WHERE state <> 'purged' AND departure + ?2 < ?1")?;
-                let ids = stmt.query_map(params![now, retention_s], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-                ids
-            };
+            let trips: Vec<String> = tx
+                .prepare("SELECT id FROM trips WHERE state <> 'purged' AND departure + ?2 < ?1")?
+                .query_map(params![now, retention_s], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             let mut tickets = 0;
             for trip in &trips {
                 tx.execute(
@@ -872,7 +874,6 @@ struct StoredTicket {
     name: Option<String>,
     document_type: DocumentType,
     hash: Option<String>,
-    masked: Option<String>,
     child: bool,
     state: TicketState,
 }
@@ -936,6 +937,32 @@ mod tests {
         }
         let err = TicketState::column_result(ValueRef::Text(b"lost")).expect_err("unknown").to_string();
         assert!(err.contains("ticket state 'lost'"), "{err}");
+    }
+
+    #[test]
+    fn a_full_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let store = Store::open(&path).expect("creates");
+        let keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
+        store.upsert_trip(&Trip { id: "G1".into(), route: "r".into(), departure: 0, gate: "1".into() }).expect("trip");
+        // Cap the file at its current size, as a full disk would.
+        let pages: i64 = store.conn.pragma_query_value(None, "page_count", |r| r.get(0)).expect("reads");
+        store.conn.pragma_update(None, "max_page_count", pages).expect("caps");
+        let tickets: Vec<NewTicket> = (0..200)
+            .map(|i| NewTicket {
+                id: format!("T{i}"),
+                seat: i.to_string(),
+                name: "x".repeat(200),
+                document_type: DocumentType::Passport,
+                document_number: format!("E{i:08}"),
+                child: false,
+                refunded: false,
+            })
+            .collect();
+        let err = store.import_tickets("G1", &tickets, &keys, 1).expect_err("full").to_string();
+        assert!(err.contains("database or disk is full") && err.contains("m.db"), "{err}");
+        assert!(store.tickets_of_trip("G1").expect("reads").is_empty(), "rolled back whole");
     }
 
     #[test]

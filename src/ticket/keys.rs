@@ -6,7 +6,7 @@
 //! - `<key-id>.pepper`: the document-number pepper ([`super::document`]); mode 0600, goes to
 //!   the ticket office and to lanes that compare ID cards, never to passengers.
 //!
-//! The key id is derived from the public key (SM3, first 4 bytes), so a file can not claim
+//! The key id is derived from the public key (SM3, first 4 bytes), so a file cannot claim
 //! another key's id, and loading checks that a file's name matches its key.
 
 use std::collections::HashMap;

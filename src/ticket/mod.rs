@@ -20,18 +20,20 @@
 //! | end − 64 | 64 | SM2 signature `r‖s` over every byte before it (signer id `1234567812345678`) |
 //!
 //! Why this shape:
-//! - **Small.** A typical ticket is ≈120 bytes, ≈165 characters: a version-9 QR code at
+//! - **Small.** A ticket with a 16-character ticket id, a 14-character trip id and a document
+//!   hash is 130 bytes, 178 characters: a version-9 QR code (53×53 modules) at
 //!   error-correction level M, easy for a phone screen and a lane scanner. Times are u32
 //!   (good until 2106; a later version byte can widen them) and the key id is 4 bytes, since
 //!   a station trusts a handful of issuers and a collision only costs an `unknown_key`.
-//! - **Typeable.** USB scanners "type" the code as keyboard text. base64url has no spaces,
-//!   no shifted punctuation except `_`, and survives trimming; `BC1.` marks where the token
-//!   starts, so a scanner's prefix or trailing CR/LF/TAB is ignored.
+//! - **Typeable.** USB scanners "type" the code as keyboard text. base64url is letters,
+//!   digits, `-` and `_`: no spaces, nothing a trim eats. `BC1.` marks where the token
+//!   starts, so a scanner's prefix or trailing CR/LF/TAB is ignored. It is case-sensitive,
+//!   so a scanner must not be set to force upper or lower case.
 //! - **Nothing personal.** The ID number is never in the token, only
 //!   [`document::hash_document`]: HMAC-SM3 under the issuer's secret pepper, cut to 16 bytes.
 //!   A plain or per-ticket-salted hash would not do: an 18-digit ID number has only ≈2³⁷
-//!   plausible values (region, birth date, sequence, check digit), which a laptop walks
-//!   through in hours. The pepper is shared with the lanes that compare a tapped ID card
+//!   plausible values (region, birth date, sequence; the check digit follows), which a
+//!   laptop walks through in hours. The pepper is shared with the lanes that compare a tapped ID card
 //!   against the ticket, never with passengers.
 //! - **Signature last**, over the exact bytes before it, so verification needs no
 //!   canonicalisation, and every field is read only after the signature holds.
@@ -62,8 +64,8 @@ pub struct Ticket {
     pub seat: String,
     /// [`hash_document`] of the passenger's ID number, when the ticket is bound to one.
     pub document_hash: Option<DocumentHash>,
-    /// Unix seconds (as [`crate::clock`] and the store count them); the ticket is valid
-    /// from `not_before` to `not_after`, both included.
+    /// Unix seconds, as the store counts them; the ticket is valid from `not_before` to
+    /// `not_after`, both included.
     pub not_before: i64,
     pub not_after: i64,
     /// The key that signed it.

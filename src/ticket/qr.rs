@@ -42,12 +42,21 @@ pub fn decode_qr(image: &RgbImage) -> Vec<String> {
 
 /// Decodes what it can; the corners of codes found but not decoded go to `misread`.
 fn decode(grey: GrayImage, misread: &mut Vec<[Point; 4]>) -> Vec<String> {
-    let mut prepared = rqrr::PreparedImage::prepare(grey);
+    // Older rqrr releases panicked on some crafted or corrupt codes; a photo held up to the
+    // lane camera must never take the lane down, so a panic counts as "no code".
+    let found = std::panic::catch_unwind(move || {
+        let mut prepared = rqrr::PreparedImage::prepare(grey);
+        prepared.detect_grids().iter().map(|grid| grid.decode().map(|(_, text)| text).map_err(|_| grid.bounds)).collect::<Vec<_>>()
+    });
+    let Ok(found) = found else {
+        tracing::warn!("QR decoder panicked; frame skipped");
+        return Vec::new();
+    };
     let mut texts = Vec::new();
-    for grid in prepared.detect_grids() {
-        match grid.decode() {
-            Ok((_, text)) => texts.push(text),
-            Err(_) => misread.push(grid.bounds),
+    for result in found {
+        match result {
+            Ok(text) => texts.push(text),
+            Err(bounds) => misread.push(bounds),
         }
     }
     texts
