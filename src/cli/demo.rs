@@ -49,10 +49,14 @@ struct DemoTicket {
 const TICKETS: [DemoTicket; 5] = [
     DemoTicket { id: "G3-0801-01", trip: "G3-0801", seat: "01", name: "Barack Obama", child: false, photo: "obama.jpg", face: 0 },
     DemoTicket { id: "G3-0801-02", trip: "G3-0801", seat: "02", name: "Joe Biden", child: false, photo: "biden.jpg", face: 0 },
-    DemoTicket { id: "G3-0801-03", trip: "G3-0801", seat: "03", name: "Child passenger", child: true, photo: "t1.jpg", face: 0 },
-    DemoTicket { id: "G3-0801-04", trip: "G3-0801", seat: "04", name: "Card player", child: false, photo: "t1.jpg", face: 3 },
+    DemoTicket { id: "G3-0801-03", trip: "G3-0801", seat: "03", name: "Child passenger", child: true, photo: "sample6.jpg", face: 1 },
+    DemoTicket { id: "G3-0801-04", trip: "G3-0801", seat: "04", name: "Phone holder", child: false, photo: "sample2.jpg", face: 1 },
     DemoTicket { id: "G7-0830-11", trip: "G7-0830", seat: "11", name: "Tom Hanks", child: false, photo: "Tom_Hanks_54745.png", face: 0 },
 ];
+
+/// Bump when the tickets, the walk order or the rendering change: the generated files are
+/// made once per version.
+const DEMO_VERSION: u32 = 3;
 
 /// Who walks up to lane 1 (gate 3), in order, and what should happen.
 fn walk_order(fixtures: &Path) -> Vec<DemoPassenger> {
@@ -60,11 +64,11 @@ fn walk_order(fixtures: &Path) -> Vec<DemoPassenger> {
     vec![
         live("obama: on the manifest → boarded", "obama2.jpg", 0),
         live("biden: on the manifest → boarded", "biden.jpg", 0),
-        live("stranger: no ticket → not on manifest", "t1.jpg", 1),
+        live("stranger: no ticket → not on manifest", "sample6.jpg", 2),
         live("tom hanks: ticket for gate 7 → wrong bus", "Tom_Hanks_54745.png", 0),
         live("obama again → already boarded", "obama3.jpg", 0),
-        live("child ticket → manual check", "t1.jpg", 0),
-        DemoPassenger { presentation: Presentation::ScreenReplay, ..live("photo on a phone → spoof suspected", "t1.jpg", 3) },
+        live("child ticket → manual check", "sample6.jpg", 1),
+        DemoPassenger { presentation: Presentation::ScreenReplay, ..live("photo on a phone → spoof suspected", "sample2.jpg", 1) },
     ]
 }
 
@@ -72,7 +76,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let home = paths::home()?;
     let fixtures = paths::fixtures(&home);
-    let generated = home.join("fixtures").join("generated");
+    let generated = home.join("fixtures").join("generated").join(format!("demo-v{DEMO_VERSION}"));
     let engine = FaceEngine::load(&home, &EngineOptions::default()).context("loading the vision core")?;
     let video = prepare_fixtures(&engine, &fixtures, &generated)?;
 
@@ -119,14 +123,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             staff_decisions.push(decision);
         }
     }
+    // Staff answer after the video ends; the line says so with the video's end time.
+    let end_t = report.frames as f64 / demo_video::FPS;
     for decision in &staff_decisions {
-        let line = LaneDecision {
-            t: started.elapsed().as_secs_f64(),
-            track: 0,
-            kiosk: kiosk::view(decision),
-            decision: decision.clone(),
-            latency_ms: 0.0,
-        };
+        let line = LaneDecision { t: end_t, track: 0, kiosk: kiosk::view(decision), decision: decision.clone(), latency_ms: 0.0 };
         sinks[0].emit(&line)?;
     }
 

@@ -78,7 +78,7 @@ impl Default for EngineOptions {
             detector: DetectorKind::Rfb,
             embedder: EmbedderKind::Fused,
             flip_fusion: true,
-            liveness: Some(LivenessKind::Faceplugin),
+            liveness: Some(LivenessKind::Antispoof256),
             liveness_threshold: None,
             runtime: RuntimeOptions::default(),
             quality: QualityPolicy::LIVE_PROBE,

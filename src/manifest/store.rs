@@ -637,28 +637,15 @@ impl Store {
 
     // ---- manual checks ----
 
-    /// Queues a manual check for the console and appends a `manual_check_pending` event;
-    /// returns the check's id.
+    /// Queues a manual check for the console; returns its id. The lane records its own
+    /// decision event (`manual_pending`, `spoof_suspected`) with [`Self::record_event`].
     pub fn open_manual_check(&self, lane: &str, trip_id: Option<&str>, ticket_id: Option<&str>, reason: &str, now: i64) -> Result<i64> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO manual_checks (created_at, lane, trip_id, ticket_id, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![now, lane, trip_id, ticket_id, reason],
             )?;
-            let id = tx.last_insert_rowid();
-            let detail = format!("check {id}: {reason}");
-            let event = NewEvent {
-                at: now,
-                lane,
-                trip_id,
-                ticket_id,
-                outcome: "manual_check_pending",
-                method: None,
-                staff: None,
-                detail: Some(&detail),
-            };
-            insert_event(tx, &event)?;
-            Ok(id)
+            Ok(tx.last_insert_rowid())
         })
     }
 

@@ -190,7 +190,14 @@ struct Selection {
     embeds: u32,
     best_quality: f32,
     last_embed_frame: u64,
+    /// Eye distance in the track's previous usable frame.
+    last_eye_distance: f32,
 }
+
+/// A face whose size changed less than this between frames has stopped approaching: its
+/// frames are sharp and its pose is the one the passenger holds at the kiosk. Frames taken
+/// while walking up are blurred and fool the anti-spoofing model, so they are not used.
+const SETTLED_CHANGE: f32 = 0.06;
 
 fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Tracked>, out: LinkSender<AssessedFrame>) -> Result<Times> {
     let mut selections: HashMap<u64, Selection> = HashMap::new();
@@ -204,8 +211,14 @@ fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Trac
                 continue;
             }
             let sel = selections.entry(*track).or_default();
+            let eyes = located.quality.eye_distance_px;
+            let settled = (eyes - sel.last_eye_distance).abs() <= SETTLED_CHANGE * eyes;
+            sel.last_eye_distance = eyes;
+            if !settled {
+                continue;
+            }
             // Sharper and larger faces make better templates.
-            let quality = located.quality.eye_distance_px * located.quality.sharpness.max(0.0).sqrt();
+            let quality = eyes * located.quality.sharpness.max(0.0).sqrt();
             let due = sel.embeds == 0
                 || quality > 1.1 * sel.best_quality
                 || tracked.meta.index >= sel.last_embed_frame + options.reembed_after_frames;

@@ -1,0 +1,69 @@
+//! The lane end to end: the demo (fixture manifest → SQLite → pipeline over a rendered video)
+//! and the pipeline over an image folder with an unreadable frame.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+
+use boardcheck::ingest::ImageFolderSource;
+use boardcheck::manifest::store::Store;
+use boardcheck::pipeline::{self, LaneManifest, LaneOptions};
+use serde_json::Value;
+
+#[test]
+fn the_demo_decides_each_passenger_once_in_order() {
+    let out = Command::new(env!("CARGO_BIN_EXE_boardcheck")).args(["demo", "--json"]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let (summary, decisions) = lines.split_last().expect("a summary line");
+    assert!(summary.get("summary").is_some(), "last line is the summary: {summary}");
+    for d in decisions {
+        for key in ["t", "track", "outcome", "method", "ticket", "latency_ms"] {
+            assert!(d.get(key).is_some(), "{key} in {d}");
+        }
+    }
+    let outcome_of =
+        |ticket: &str| -> Vec<&str> { decisions.iter().filter(|d| d["ticket"] == ticket).filter_map(|d| d["outcome"].as_str()).collect() };
+    // The passenger walks up, boards by face; comes back later: already boarded.
+    assert_eq!(outcome_of("G3-0801-01"), vec!["boarded", "already_boarded"], "{decisions:?}");
+    assert_eq!(outcome_of("G3-0801-02"), vec!["boarded"]);
+    // The child goes to staff, who approve.
+    assert_eq!(outcome_of("G3-0801-03"), vec!["manual_pending", "manual_approved"]);
+    // Never a decision twice for one track, never a ticket boarded twice.
+    let mut tracks = HashSet::new();
+    for d in decisions.iter().filter(|d| d["track"] != 0) {
+        assert!(tracks.insert(d["track"].as_u64()), "track decided twice: {d}");
+    }
+    let mut boarded: HashMap<&str, usize> = HashMap::new();
+    for d in decisions.iter().filter(|d| d["outcome"] == "boarded" || d["outcome"] == "manual_approved") {
+        *boarded.entry(d["ticket"].as_str().unwrap_or_default()).or_default() += 1;
+    }
+    assert!(boarded.values().all(|&n| n == 1), "{boarded:?}");
+    // In the order the passengers came.
+    let times: Vec<f64> = decisions.iter().filter_map(|d| d["t"].as_f64()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obama = image::open(common::fixture("obama.jpg")).expect("fixture").to_rgb8();
+    let frame = image::imageops::resize(&obama, 455, 568, image::imageops::FilterType::Triangle);
+    for i in 0..12 {
+        frame.save(dir.path().join(format!("{i:03}.png"))).expect("saves");
+    }
+    std::fs::write(dir.path().join("003b.jpg"), b"\xFF\xD8 not a frame").expect("writes");
+    let source = Box::new(ImageFolderSource::open(dir.path(), 15.0).expect("opens"));
+    let store = Store::open(&dir.path().join("lane.db")).expect("store");
+    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new() };
+    let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
+    let report = pipeline::run(common::engine(), source, &manifest, &store, &mut [], &options).expect("runs to the end");
+    assert_eq!(report.frames, 12);
+    assert_eq!(report.unreadable_frames, 1);
+    // One passenger, searched against an empty manifest: one decision, not on the manifest.
+    assert_eq!(report.decisions, 1, "{report:?}");
+    let events = store.events_since(0).expect("events");
+    assert_eq!(events.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>(), vec!["not_on_manifest"]);
+}
