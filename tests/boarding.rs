@@ -119,6 +119,25 @@ fn faces_board_once_and_only_at_their_own_gate() {
 }
 
 #[test]
+fn an_id_card_tap_finds_the_ticket_and_the_face_is_checked_one_to_one() {
+    let s = station();
+    let found = boarding::lookup_id_card("110101194211201234", &s.keys, &s.store, &s.trips).expect("looks up");
+    let (record, trip) = found.clone().expect("Biden's ticket");
+    assert_eq!((record.id.as_str(), trip.id.as_str()), ("G3-02", "G3"));
+    let template = s.candidates().into_iter().find(|c| c.ticket.id == "G3-02").expect("enrolled").template;
+    let serves = |t: &str| t == "G3";
+    let check = |photo: &str| {
+        let score = similarity(&main_face(photo).embedding, &template);
+        let evidence = Evidence::Ticket { ticket: found.clone(), face: Some(FaceCheck { score, spoof: false }) };
+        boarding::decide(&evidence, &s.candidates(), &serves, &Policy::default())
+    };
+    assert!(matches!(check("biden.jpg"), Intent::Board { .. }));
+    assert_eq!(check("obama2.jpg"), Intent::Manual { reason: ManualReason::FaceMismatch, ticket_id: Some("G3-02".into()) });
+    let unknown = boarding::lookup_id_card("110101200001011234", &s.keys, &s.store, &s.trips).expect("looks up");
+    assert_eq!(unknown, Err(boardcheck::boarding::TicketProblem::Unknown));
+}
+
+#[test]
 fn an_unknown_face_goes_to_staff_who_decide() {
     let s = station();
     assert_eq!(s.face_intent("t1.jpg", 1), Intent::NotOnManifest);

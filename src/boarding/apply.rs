@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use super::{Intent, ManualReason, TicketProblem};
 use crate::error::Result;
+use crate::manifest::keys::StationKeys;
 use crate::manifest::store::{BoardResult, ManualState, NewEvent, Store};
 use crate::manifest::{Method, TicketRecord, TicketState, Trip};
 use crate::ticket::{self, IssuerKeys};
@@ -130,6 +131,28 @@ pub fn lookup_ticket(
         Some((record, trip)) if trip.id != ticket.trip_id => {
             Err(TicketProblem::Token(format!("trip mismatch: token {}, manifest {}", ticket.trip_id, record.trip_id)))
         }
+        Some(found) => Ok(found),
+    })
+}
+
+/// The ticket of an ID card tapped at the lane (the reader gives the document number): the
+/// passenger's ticket on a trip boarding now, looked up by the keyed document hash. Several
+/// tickets (a return trip, a later bus) resolve to the one on `station_trips` departing first.
+pub fn lookup_id_card(
+    document_number: &str,
+    keys: &StationKeys,
+    store: &Store,
+    station_trips: &[Trip],
+) -> Result<std::result::Result<(TicketRecord, Trip), TicketProblem>> {
+    let mut found: Vec<(TicketRecord, Trip)> = store
+        .tickets_by_document(document_number, keys)?
+        .into_iter()
+        .filter_map(|t| station_trips.iter().find(|trip| trip.id == t.trip_id).map(|trip| (t, trip.clone())))
+        .collect();
+    found.sort_by_key(|(_, trip)| trip.departure);
+    Ok(match found.into_iter().next() {
+        None => Err(TicketProblem::Unknown),
+        Some((record, _)) if record.state == TicketState::Refunded => Err(TicketProblem::Refunded),
         Some(found) => Ok(found),
     })
 }

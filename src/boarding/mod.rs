@@ -14,7 +14,7 @@
 mod apply;
 pub mod kiosk;
 
-pub use apply::{apply, lookup_ticket, resolve, Decision};
+pub use apply::{apply, lookup_id_card, lookup_ticket, resolve, Decision};
 
 use serde::Serialize;
 
