@@ -19,7 +19,7 @@ use aes_gcm::aead::{Aead, Nonce, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2_0_11::Sha256;
+use sha2::Sha256;
 
 use crate::error::{Error, Result};
 
