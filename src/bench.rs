@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
+use crate::boarding::Policy;
 use crate::error::{Error, Result};
 use crate::face::FaceEngine;
 use crate::ingest::{self, Frame, FrameSource};
 use crate::manifest::store::Store;
 use crate::pipeline::stats::{percentile, StageStats};
-use crate::pipeline::{self, LaneManifest, LaneOptions};
+use crate::pipeline::{self, LaneManifest, LaneOptions, LocalDecider};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Percentiles {
@@ -80,7 +81,8 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
     let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit });
     // Latest frame wins, as with a live camera: the figures are what a lane would see.
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
-    let report = pipeline::run(engine, limited, &manifest, &store, &mut [], &options)?;
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: "bench".to_string(), policy: Policy::default() };
+    let report = pipeline::run(engine, limited, &mut decider, &mut [], &options)?;
     let processed = report.e2e.count as f64;
     let floor = floor(engine, source, limit.min(100))?;
     Ok(BenchReport {

@@ -38,6 +38,10 @@ pub enum Error {
     #[error("database {path}: {reason}")]
     Database { path: PathBuf, reason: String },
 
+    /// The station service could not be reached, or refused a request.
+    #[error("station service {url}: {reason}")]
+    Service { url: String, reason: String },
+
     /// Not `#[source]`: the message already says it, and a chained report would say it twice.
     #[error("{path}: {error}")]
     Io { path: PathBuf, error: std::io::Error },

@@ -12,7 +12,9 @@
 //!                       face::*            track                          boarding    (gate, kiosk)
 //!                                                                            │
 //! ticketing export ─► manifest::import ─► manifest::store (SQLite) ◄─────────┘
-//! QR / scanner text ─► ticket ─────────────────────────┘
+//! QR / scanner text ─► ticket ─────────────────────────┘       │   (locally, or through
+//!                                                              ▼    console::client)
+//!                               console: staff console, kiosk pages, lane API, reports
 //! ```
 //! - [`paths`], [`models`] and [`runtime`]: where files live, the pinned model catalog
 //!   (`models/models.toml`, checked by SHA-256 before loading), and ONNX Runtime — the only
@@ -31,6 +33,9 @@
 //!   the manual-check queue in one SQLite database; boarding is exactly-once; purge after
 //!   departure.
 //! - [`ticket`]: the SM2-signed e-ticket QR token: issue, decode, verify.
+//! - [`console`]: the station service (`boardcheck serve`): the one owner of the database
+//!   that lanes decide through ([`pipeline::Decider`]), the staff console and kiosk pages,
+//!   sessions, reports and metrics.
 //! - [`eval`] and [`bench`]: accuracy harnesses (pairs, boarding protocol, presentation attacks)
 //!   and the lane latency harness.
 //! - [`demo_video`]: renders the demo's lane video and ID photos from the fixture photos.
@@ -40,6 +45,7 @@
 pub mod bench;
 pub mod boarding;
 pub mod clock;
+pub mod console;
 pub mod demo_video;
 pub mod error;
 pub mod eval;

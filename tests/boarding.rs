@@ -146,9 +146,9 @@ fn an_unknown_face_goes_to_staff_who_decide() {
     let pending = s.record(&intent);
     assert_eq!(pending.outcome, "manual_pending");
     let check = pending.manual_check.expect("queued");
-    let refused = boarding::resolve(&s.store, check, false, "staff-7", "no ticket for this bus", NOW + 30).expect("resolves");
+    let refused = boarding::resolve(&s.store, check, false, "staff-7", "no ticket for this bus", None, NOW + 30).expect("resolves");
     assert_eq!(refused.outcome, "manual_refused");
-    assert!(boarding::resolve(&s.store, check, true, "staff-7", "changed my mind", NOW + 60).is_err(), "a check is resolved once");
+    assert!(boarding::resolve(&s.store, check, true, "staff-7", "changed my mind", None, NOW + 60).is_err(), "a check is resolved once");
 }
 
 #[test]
@@ -180,8 +180,9 @@ fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
     let intent = decide(&valid, face);
     assert_eq!(intent, Intent::Manual { reason: ManualReason::NoTemplate, ticket_id: Some("G3-03".into()) });
     let pending = s.record(&intent);
-    let approved = boarding::resolve(&s.store, pending.manual_check.expect("queued"), true, "staff-7", "ID checked by hand", NOW + 20)
-        .expect("resolves");
+    let approved =
+        boarding::resolve(&s.store, pending.manual_check.expect("queued"), true, "staff-7", "ID checked by hand", None, NOW + 20)
+            .expect("resolves");
     assert_eq!((approved.outcome.as_str(), approved.ticket.as_deref()), ("manual_approved", Some("G3-03")));
     assert_eq!(s.store.ticket("G3-03").expect("reads").expect("exists").state, TicketState::Boarded);
     // The same token again: a replay.

@@ -6,9 +6,10 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 
+use boardcheck::boarding::Policy;
 use boardcheck::ingest::ImageFolderSource;
 use boardcheck::manifest::store::Store;
-use boardcheck::pipeline::{self, LaneManifest, LaneOptions};
+use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LocalDecider};
 use serde_json::Value;
 
 #[test]
@@ -59,7 +60,8 @@ fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
     let store = Store::open(&dir.path().join("lane.db")).expect("store");
     let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new() };
     let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
-    let report = pipeline::run(common::engine(), source, &manifest, &store, &mut [], &options).expect("runs to the end");
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: "lane-1".to_string(), policy: Policy::default() };
+    let report = pipeline::run(common::engine(), source, &mut decider, &mut [], &options).expect("runs to the end");
     assert_eq!(report.frames, 12);
     assert_eq!(report.unreadable_frames, 1);
     // One passenger, searched against an empty manifest: one decision, not on the manifest.

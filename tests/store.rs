@@ -1,6 +1,6 @@
 //! The manifest store on real SQLite files: idempotent import, personal data at rest, the
 //! exactly-once boarding guard across processes, crash safety, the append-only log, manual
-//! checks, purge and clear errors.
+//! checks, staff accounts, the console's queries, purge and clear errors.
 //!
 //! The cross-process tests run this test binary again as child processes (`race_child`,
 //! `burst_child`: ignored tests that do nothing without their environment variables).
@@ -12,8 +12,10 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use boardcheck::manifest::keys::StationKeys;
-use boardcheck::manifest::store::{BoardResult, EventRecord, ManualState, NewEvent, Options, Store, TripCounts};
-use boardcheck::manifest::{DocumentType, Method, NewTicket, TicketState, Trip};
+use boardcheck::manifest::store::{
+    BoardResult, EventRecord, LiveCounts, ManualState, NewEvent, Options, PassengerStatus, Store, TripCounts,
+};
+use boardcheck::manifest::{DocumentType, Method, NewTicket, Role, TicketState, Trip};
 
 const DEPARTURE: i64 = 1_760_000_000;
 
@@ -248,7 +250,7 @@ fn manual_check_approval_boards_and_a_check_resolves_once() {
     assert_eq!(pending.len(), 1);
     assert_eq!((pending[0].id, pending[0].state, pending[0].reason.as_str()), (check, ManualState::Pending, "child without ID card"));
 
-    let approved = f.store.resolve_manual_check(check, true, "staff-7", "birth certificate seen", 20).expect("resolves");
+    let approved = f.store.resolve_manual_check(check, true, "staff-7", "birth certificate seen", None, 20).expect("resolves");
     assert_eq!(approved.state, ManualState::Approved);
     assert_eq!(approved.boarding, Some(BoardResult::Boarded));
     assert_eq!(f.store.ticket("T0").expect("reads").expect("exists").state, TicketState::Boarded);
@@ -258,16 +260,16 @@ fn manual_check_approval_boards_and_a_check_resolves_once() {
         (Some("staff-7"), Some(20), Some("birth certificate seen"))
     );
 
-    let err = f.store.resolve_manual_check(check, false, "staff-8", "changed my mind", 30).expect_err("refused").to_string();
+    let err = f.store.resolve_manual_check(check, false, "staff-8", "changed my mind", None, 30).expect_err("refused").to_string();
     assert!(err.contains(&format!("manual check {check} was already approved by staff-7")), "{err}");
     assert!(f.store.pending_manual_checks().expect("lists").is_empty());
 
     let refused_check = f.store.open_manual_check("lane-1", Some("G1"), Some("T1"), "suspected spoof", 40).expect("opens");
-    let refused = f.store.resolve_manual_check(refused_check, false, "staff-7", "face does not match", 50).expect("resolves");
+    let refused = f.store.resolve_manual_check(refused_check, false, "staff-7", "face does not match", None, 50).expect("resolves");
     assert_eq!((refused.state, refused.boarding), (ManualState::Refused, None));
     assert_eq!(f.store.ticket("T1").expect("reads").expect("exists").state, TicketState::Valid);
     let second = f.store.open_manual_check("lane-1", Some("G1"), Some("T0"), "again", 60).expect("opens");
-    let again = f.store.resolve_manual_check(second, true, "staff-7", "ok", 70).expect("resolves");
+    let again = f.store.resolve_manual_check(second, true, "staff-7", "ok", None, 70).expect("resolves");
     assert_eq!(again.boarding, Some(BoardResult::AlreadyBoarded { at: 20 }));
 
     let outcomes: Vec<(String, Option<String>, Option<Method>)> =
@@ -282,7 +284,12 @@ fn manual_check_approval_boards_and_a_check_resolves_once() {
             ("manual_check_approved".into(), staff(), Some(Method::Manual)),
         ]
     );
-    assert!(f.store.resolve_manual_check(999, true, "staff-7", "", 80).expect_err("refused").to_string().contains("no manual check 999"));
+    assert!(f
+        .store
+        .resolve_manual_check(999, true, "staff-7", "", None, 80)
+        .expect_err("refused")
+        .to_string()
+        .contains("no manual check 999"));
 }
 
 #[test]
@@ -300,7 +307,7 @@ fn purge_blanks_personal_data_and_keeps_counts() {
     f.store.board("T0", "lane-1", Method::Face, None, DEPARTURE - 600).expect("boards");
     f.store.board("T1", "lane-1", Method::TicketFace, None, DEPARTURE - 500).expect("boards");
     let check = f.store.open_manual_check("lane-1", Some("G1"), Some("T2"), "no ID", DEPARTURE - 400).expect("opens");
-    f.store.resolve_manual_check(check, true, "staff-1", "ok", DEPARTURE - 300).expect("resolves");
+    f.store.resolve_manual_check(check, true, "staff-1", "ok", None, DEPARTURE - 300).expect("resolves");
 
     let sealed: Vec<u8> = rusqlite::Connection::open(&f.db)
         .expect("opens")
@@ -334,6 +341,236 @@ fn purge_blanks_personal_data_and_keeps_counts() {
     assert_eq!(f.store.purge(DEPARTURE + 7200, 3600).expect("purges").trips, 0, "purged once");
     let err = f.store.import_tickets("G1", &rows, &f.keys, DEPARTURE + 7300).expect_err("refused").to_string();
     assert!(err.contains("purged"), "{err}");
+}
+
+#[test]
+fn photos_are_encrypted_and_leave_with_a_refund_a_new_passenger_or_the_purge() {
+    let f = fixture();
+    let mut rows = numbered(3);
+    f.store.import_tickets("G1", &rows, &f.keys, 1).expect("imports");
+    let photo = |id: &str| -> Vec<u8> { format!("JPEG photo of ticket {id}, recognisable in the raw file").into_bytes() };
+    for row in &rows {
+        f.store.set_photo(&row.id, &photo(&row.id), &f.keys, 2).expect("stores");
+    }
+    assert_eq!(f.store.photo("T0", &f.keys).expect("decrypts"), Some(photo("T0")));
+    assert!(!contains(&raw_bytes(&f.db), b"JPEG photo of ticket"), "a photo found in clear in the database files");
+    let other_station = StationKeys::load_or_create(&f.dir.path().join("other.key")).expect("key");
+    let err = f.store.photo("T0", &other_station).expect_err("another key").to_string();
+    assert!(err.contains("photo of ticket T0"), "{err}");
+    assert_eq!(f.store.photo("T404", &f.keys).expect("answers"), None);
+    let err = f.store.set_photo("T404", &photo("T404"), &f.keys, 3).expect_err("unknown").to_string();
+    assert!(err.contains("no ticket T404"), "{err}");
+
+    // T1 refunded, T2 passed to someone else: neither keeps a photo; T0 keeps its own.
+    rows[1].refunded = true;
+    rows[2].name = "Someone Else".into();
+    f.store.import_tickets("G1", &rows, &f.keys, 4).expect("re-imports");
+    assert_eq!(f.store.photo("T1", &f.keys).expect("reads"), None);
+    assert_eq!(f.store.photo("T2", &f.keys).expect("reads"), None, "never someone else's photo");
+    assert_eq!(f.store.photo("T0", &f.keys).expect("reads"), Some(photo("T0")));
+    f.store.set_photo("T1", &photo("T1"), &f.keys, 5).expect("accepted, discarded");
+    assert_eq!(f.store.photo("T1", &f.keys).expect("reads"), None, "a refunded ticket takes no photo");
+    let raw = rusqlite::Connection::open(&f.db).expect("opens");
+    let err = raw.execute("UPDATE tickets SET photo = x'00' WHERE id = 'T1'", []).expect_err("schema refuses").to_string();
+    assert!(err.contains("CHECK"), "{err}");
+
+    let sealed: Vec<u8> = raw.query_row("SELECT photo FROM tickets WHERE id = 'T0'", [], |r| r.get(0)).expect("an encrypted photo");
+    assert!(contains(&raw_bytes(&f.db), &sealed[..32]), "sanity: the raw scan sees the encrypted photo");
+    f.store.purge(DEPARTURE + 3601, 3600).expect("purges");
+    assert_eq!(f.store.photo("T0", &f.keys).expect("reads"), None);
+    assert!(!contains(&raw_bytes(&f.db), &sealed[..32]), "encrypted photo left in the database files");
+}
+
+#[test]
+fn staff_accounts_are_added_once_and_hold_only_a_hash() {
+    let f = fixture();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    f.store.add_staff("li", hash, Role::Supervisor, 1).expect("adds");
+    let li = f.store.staff("li").expect("reads").expect("exists");
+    assert_eq!((li.id.as_str(), li.password_hash.as_str(), li.role), ("li", hash, Role::Supervisor));
+    assert!(!format!("{li:?}").contains("argon2"), "Debug leaves the hash out");
+
+    let err = f.store.add_staff("li", "$argon2id$other", Role::Staff, 2).expect_err("taken").to_string();
+    assert!(err.contains("staff id 'li' already exists") && err.contains("manifest.db"), "{err}");
+    assert_eq!(f.store.staff("li").expect("reads"), Some(li), "the existing account is untouched");
+
+    let new_hash = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA";
+    assert!(f.store.set_staff_password("li", new_hash).expect("sets"));
+    assert_eq!(f.store.staff("li").expect("reads").expect("exists").password_hash, new_hash);
+    assert!(!f.store.set_staff_password("nobody", new_hash).expect("answers"), "no such account");
+    assert_eq!(f.store.staff("nobody").expect("reads"), None);
+
+    for (id, hash) in [("wang", "hunter2"), ("wang", ""), ("  ", new_hash)] {
+        assert!(f.store.add_staff(id, hash, Role::Staff, 3).is_err(), "{id:?} {hash:?} refused");
+    }
+    let err = f.store.set_staff_password("li", "hunter2").expect_err("a password in clear").to_string();
+    assert!(err.contains("PHC hash string"), "{err}");
+    assert_eq!(f.store.staff("wang").expect("reads"), None);
+    f.store.add_staff("wang", new_hash, Role::Staff, 4).expect("adds");
+    assert_eq!(f.store.staff("wang").expect("reads").expect("exists").role, Role::Staff);
+}
+
+#[test]
+fn staff_naming_the_ticket_of_an_unmatched_face_boards_it_once() {
+    let f = fixture();
+    f.store.import_tickets("G1", &numbered(2), &f.keys, 1).expect("imports");
+    let check = f.store.open_manual_check("lane-1", None, None, "no_match", 10).expect("opens");
+
+    let err = f.store.resolve_manual_check(check, true, "staff-7", "ID seen", Some("T404"), 20).expect_err("unknown").to_string();
+    assert!(err.contains("no ticket T404") && err.contains("manifest.db"), "{err}");
+    let untouched = f.store.manual_check(check).expect("reads").expect("exists");
+    assert_eq!((untouched.state, untouched.ticket_id), (ManualState::Pending, None));
+    assert!(f.store.events_since(0).expect("events").is_empty(), "nothing written");
+
+    let approved = f.store.resolve_manual_check(check, true, "staff-7", "ID seen", Some("T0"), 30).expect("resolves");
+    assert_eq!((approved.state, approved.boarding), (ManualState::Approved, Some(BoardResult::Boarded)));
+    let resolved = f.store.manual_check(check).expect("reads").expect("exists");
+    assert_eq!((resolved.ticket_id.as_deref(), resolved.trip_id.as_deref()), (Some("T0"), Some("G1")));
+    assert_eq!(f.store.ticket("T0").expect("reads").expect("exists").state, TicketState::Boarded);
+
+    // The same passenger again at another lane, approved naming the same ticket: never twice.
+    let second = f.store.open_manual_check("lane-2", None, None, "no_match", 40).expect("opens");
+    let again = f.store.resolve_manual_check(second, true, "staff-8", "ID seen", Some("T0"), 50).expect("resolves");
+    assert_eq!(again.boarding, Some(BoardResult::AlreadyBoarded { at: 30 }));
+    let boarded = boarded_events(&f.store);
+    assert_eq!(boarded.len(), 1);
+    assert_eq!(
+        (boarded[0].lane.as_str(), boarded[0].ticket_id.as_deref(), boarded[0].staff.as_deref(), boarded[0].method),
+        ("lane-1", Some("T0"), Some("staff-7"), Some(Method::Manual))
+    );
+
+    // A check about one ticket cannot be resolved for another; naming its own is fine.
+    let own = f.store.open_manual_check("lane-1", Some("G1"), Some("T1"), "child", 60).expect("opens");
+    let err = f.store.resolve_manual_check(own, true, "staff-7", "x", Some("T0"), 70).expect_err("switched").to_string();
+    assert!(err.contains(&format!("manual check {own} is for ticket T1, not T0")), "{err}");
+    let own_resolved = f.store.resolve_manual_check(own, true, "staff-7", "x", Some("T1"), 80).expect("resolves");
+    assert_eq!(own_resolved.boarding, Some(BoardResult::Boarded));
+
+    // Approved with no ticket at all: recorded, nobody boards.
+    let bare = f.store.open_manual_check("lane-1", None, None, "no_match", 90).expect("opens");
+    let bare_resolved = f.store.resolve_manual_check(bare, true, "staff-7", "let through", None, 100).expect("resolves");
+    assert_eq!((bare_resolved.state, bare_resolved.boarding), (ManualState::Approved, None));
+    assert_eq!(boarded_events(&f.store).len(), 2);
+
+    let err = f.store.resolve_manual_check(check, false, "staff-9", "no", Some("T0"), 110).expect_err("resolved once").to_string();
+    assert!(err.contains(&format!("manual check {check} was already approved by staff-7")), "{err}");
+    let approvals: Vec<(Option<String>, Option<String>)> = f
+        .store
+        .events_since(0)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.outcome == "manual_check_approved")
+        .map(|e| (e.ticket_id, e.trip_id))
+        .collect();
+    let named = || (Some("T0".to_string()), Some("G1".to_string()));
+    assert_eq!(approvals, [named(), named(), (Some("T1".into()), Some("G1".into())), (None, None)]);
+}
+
+/// G1: T1 (1A) boarded by face, T2 (1B) at a manual check, T3 (12) and T4 (2) not yet, T5 (3)
+/// refunded; T1 also has a pending check (a second pass), which changes nothing. G2 has another
+/// "Li Lei".
+fn board_fixture() -> Fixture {
+    let f = fixture();
+    f.store.upsert_trip(&trip("G2", DEPARTURE + 3600)).expect("trip");
+    let mut rows = vec![
+        ticket("T1", "1A", "Li Lei", "330106199001010011"),
+        ticket("T2", "1B", "Han Mei", "330106199001015678"),
+        ticket("T3", "12", "Wang_Fang", "330106199001010033"),
+        ticket("T4", "2", "100% Zhang", "330106199001010044"),
+        ticket("T5", "3", "Zhao Lei", "330106199001010055"),
+    ];
+    rows[4].refunded = true;
+    f.store.import_tickets("G1", &rows, &f.keys, 1).expect("imports");
+    f.store.import_tickets("G2", &[ticket("L1", "1A", "Li Lei", "330106199001019999")], &f.keys, 1).expect("imports");
+    f.store.board("T1", "lane-1", Method::Face, None, 100).expect("boards");
+    f.store.open_manual_check("lane-1", Some("G1"), Some("T2"), "child", 110).expect("opens");
+    f.store.open_manual_check("lane-2", Some("G1"), Some("T1"), "spoof_suspected", 120).expect("opens");
+    f.store.open_manual_check("lane-2", Some("G1"), Some("T5"), "no_template", 130).expect("opens");
+    f
+}
+
+fn tickets_found(store: &Store, query: Option<&str>) -> Vec<String> {
+    store.passengers("G1", query).expect("searches").into_iter().map(|p| p.ticket).collect()
+}
+
+#[test]
+fn the_manifest_board_lists_passengers_by_seat_with_their_status() {
+    let f = board_fixture();
+    let all = f.store.passengers("G1", None).expect("lists");
+    let lines: Vec<_> = all.iter().map(|p| (p.ticket.as_str(), p.seat.as_str(), p.status, p.method, p.boarded_at)).collect();
+    assert_eq!(
+        lines,
+        [
+            ("T1", "1A", PassengerStatus::Boarded, Some(Method::Face), Some(100)),
+            ("T2", "1B", PassengerStatus::Manual, None, None),
+            ("T4", "2", PassengerStatus::NotYet, None, None),
+            ("T5", "3", PassengerStatus::Refunded, None, None),
+            ("T3", "12", PassengerStatus::NotYet, None, None),
+        ]
+    );
+    assert_eq!((all[0].name.as_deref(), all[0].document_masked.as_deref()), (Some("Li Lei"), Some("3301**********0011")));
+    assert_eq!(tickets_found(&f.store, Some("1a")), ["T1"], "a seat by prefix, any case");
+    assert_eq!(tickets_found(&f.store, Some("12")), ["T3"], "a seat exactly");
+    assert_eq!(tickets_found(&f.store, Some(" LEI ")), ["T1", "T5"], "a name by substring, any case, trimmed");
+    assert_eq!(tickets_found(&f.store, Some("5678")), ["T2"], "a masked document number by substring");
+    assert_eq!(tickets_found(&f.store, Some("  ")), tickets_found(&f.store, None), "blank is no filter");
+    assert!(f.store.passengers("G404", None).expect("lists").is_empty());
+}
+
+#[test]
+fn board_searches_match_literally_and_cannot_inject_sql() {
+    let f = board_fixture();
+    assert_eq!(tickets_found(&f.store, Some("%")), ["T4"], "% is a character, not a wildcard");
+    assert_eq!(tickets_found(&f.store, Some("_")), ["T3"], "_ is a character, not a wildcard");
+    assert_eq!(tickets_found(&f.store, Some("g_f")), ["T3"]);
+    assert!(tickets_found(&f.store, Some("gxf")).is_empty(), "_ does not match any character");
+    for attack in ["' OR '1'='1", "' OR 1=1 --", "\"; DROP TABLE tickets; --", "1A' --", "\\", "\\%", "%' OR name LIKE '%"] {
+        assert!(tickets_found(&f.store, Some(attack)).is_empty(), "{attack} found something");
+    }
+    assert_eq!(f.store.tickets_of_trip("G1").expect("tickets intact").len(), 5);
+    assert_eq!(f.store.pending_manual_checks().expect("checks intact").len(), 3);
+    let raw = rusqlite::Connection::open(&f.db).expect("opens");
+    let tables: i64 = raw
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tickets', 'trips', 'events')", [], |r| r.get(0))
+        .expect("reads");
+    assert_eq!(tables, 3);
+}
+
+#[test]
+fn live_counts_add_up_and_follow_the_board() {
+    let f = board_fixture();
+    let counts = f.store.live_counts("G1").expect("counts");
+    let expected = LiveCounts {
+        passengers: 4,
+        boarded: 1,
+        not_yet: 2,
+        manual_pending: 1,
+        boarded_face: 1,
+        boarded_ticket_face: 0,
+        boarded_manual: 0,
+        refunded: 1,
+    };
+    assert_eq!(counts, expected);
+    f.store.board("T3", "lane-2", Method::TicketFace, None, 200).expect("boards");
+    let check = f.store.pending_manual_checks().expect("lists").into_iter().find(|c| c.ticket_id.as_deref() == Some("T2")).expect("T2's");
+    f.store.resolve_manual_check(check.id, true, "staff-7", "ok", None, 210).expect("resolves");
+    let counts = f.store.live_counts("G1").expect("counts");
+    assert_eq!(counts, LiveCounts { boarded: 3, not_yet: 1, manual_pending: 0, boarded_ticket_face: 1, boarded_manual: 1, ..expected });
+    assert_eq!(counts.passengers, counts.boarded + counts.not_yet + counts.manual_pending);
+    assert_eq!(counts.boarded, counts.boarded_face + counts.boarded_ticket_face + counts.boarded_manual);
+}
+
+#[test]
+fn trips_between_are_by_departure_and_leave_purged_ones_to_reports() {
+    let f = fixture();
+    for (id, offset) in [("later", 7200), ("earlier", -7200), ("outside", 90_000)] {
+        f.store.upsert_trip(&trip(id, DEPARTURE + offset)).expect("trip");
+    }
+    let ids = |trips: Vec<Trip>| -> Vec<String> { trips.into_iter().map(|t| t.id).collect() };
+    assert_eq!(ids(f.store.trips_between(DEPARTURE - 7200, DEPARTURE + 7200).expect("lists")), ["earlier", "G1", "later"]);
+    f.store.purge(DEPARTURE - 7200 + 3601, 3600).expect("purges");
+    assert_eq!(ids(f.store.trips_between(DEPARTURE - 7200, DEPARTURE + 7200).expect("lists")), ["G1", "later"]);
+    assert_eq!(ids(f.store.all_trips_between(DEPARTURE - 7200, DEPARTURE + 7200).expect("lists")), ["earlier", "G1", "later"]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! the store's guarded update, so a ticket boards once even when two lanes decide at the same
 //! moment; every outcome becomes an event.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::collections::HashSet;
 
@@ -14,7 +14,7 @@ use crate::manifest::{Method, TicketRecord, TicketState, Trip};
 use crate::ticket::{self, IssuerKeys};
 
 /// A recorded decision, as the lane reports it (the kiosk shows only [`super::kiosk::view`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     /// boarded, already_boarded, wrong_bus, not_on_manifest, ticket_invalid, spoof_suspected,
     /// manual_pending, manual_approved or manual_refused.
@@ -92,12 +92,23 @@ pub fn apply(store: &Store, lane: &str, intent: &Intent, now: i64) -> Result<Opt
 }
 
 /// A staff member's answer to a manual check, recorded (and the ticket boarded on approval).
-pub fn resolve(store: &Store, check_id: i64, approved: bool, staff: &str, reason: &str, now: i64) -> Result<Decision> {
-    let resolution = store.resolve_manual_check(check_id, approved, staff, reason, now)?;
+/// `ticket` names the passenger's ticket when the check had none (a face with no match).
+pub fn resolve(
+    store: &Store,
+    check_id: i64,
+    approved: bool,
+    staff: &str,
+    reason: &str,
+    ticket: Option<&str>,
+    now: i64,
+) -> Result<Decision> {
+    let resolution = store.resolve_manual_check(check_id, approved, staff, reason, ticket, now)?;
     let check = store.manual_check(check_id)?;
     let outcome = match (resolution.state, resolution.boarding) {
         // Approved, but another lane boarded the ticket meanwhile: say so, never twice.
         (ManualState::Approved, Some(BoardResult::AlreadyBoarded { .. })) => "already_boarded",
+        // Approval cannot revive a refunded ticket: the kiosk must not show "pass".
+        (ManualState::Approved, Some(BoardResult::Refunded)) => "ticket_invalid",
         (ManualState::Approved, _) => "manual_approved",
         _ => "manual_refused",
     };

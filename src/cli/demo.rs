@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::lane::print_summary;
-use boardcheck::boarding::{self, kiosk};
+use boardcheck::boarding::{self, kiosk, Policy};
 use boardcheck::clock::unix_now;
 use boardcheck::demo_video::{self, DemoPassenger, Presentation};
 use boardcheck::error::Result;
@@ -23,7 +23,7 @@ use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
 use boardcheck::manifest::{DocumentType, NewTicket, Trip};
 use boardcheck::paths;
-use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions};
+use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -111,15 +111,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let served: HashSet<String> = trips.iter().filter(|t| t.gate == "3").map(|t| t.id.clone()).collect();
     let manifest = LaneManifest::load(&store, &keys, &trips, served)?;
     let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(DemoPrinter { json: args.json, outcomes: BTreeMap::new() })];
-    let options = LaneOptions { lane: "lane-1".to_string(), drop_stale: false, ..LaneOptions::default() };
+    let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: "lane-1".to_string(), policy: Policy::default() };
     let source = boardcheck::ingest::open_source(&video.to_string_lossy())?;
-    let report = pipeline::run(&engine, source, &manifest, &store, &mut sinks, &options)?;
+    let report = pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?;
 
     // The staff console's part: a supervisor checks the child's ID by hand and approves.
     let mut staff_decisions = Vec::new();
     for check in store.pending_manual_checks()? {
         if check.reason == "child" {
-            let decision = boarding::resolve(&store, check.id, true, "demo-staff", "child checked against the guardian's ID", unix_now())?;
+            let decision =
+                boarding::resolve(&store, check.id, true, "demo-staff", "child checked against the guardian's ID", None, unix_now())?;
             staff_decisions.push(decision);
         }
     }

@@ -1,20 +1,26 @@
 //! `boardcheck lane --config lane.toml`: one boarding lane, camera to decisions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 
 use super::manifest::StoreArgs;
+use boardcheck::boarding::kiosk;
 use boardcheck::clock::unix_now;
+use boardcheck::console::client::{ServiceClient, ServiceDecider};
 use boardcheck::face::{EngineOptions, FaceEngine};
 use boardcheck::ingest;
 use boardcheck::paths;
 use boardcheck::pipeline::config::LaneConfig;
 use boardcheck::pipeline::sinks::{JsonLines, KioskFile, Relay};
-use boardcheck::pipeline::{self, DecisionSink, LaneManifest, LaneOptions, LaneReport};
+use boardcheck::pipeline::stats::LiveStats;
+use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LaneReport, LocalDecider};
 
 #[derive(Args)]
 pub struct LaneArgs {
@@ -25,39 +31,71 @@ pub struct LaneArgs {
 
 pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     let config = LaneConfig::load(&args.config)?;
-    let (store, keys) = StoreArgs { db: config.db.clone(), key: config.key.clone() }.open()?;
     let mut engine_options = EngineOptions::default();
     engine_options.runtime.intra_threads = config.threads.max(1);
     let engine = FaceEngine::load(&paths::home()?, &engine_options).context("loading the vision core")?;
 
-    let now = unix_now();
-    let station = store.trips_boarding(now, config.window_before_min * 60, config.window_after_min * 60)?;
-    let served: HashSet<String> = station
-        .iter()
-        .filter(|t| config.trips.contains(&t.id) || config.gate.as_deref() == Some(t.gate.as_str()))
-        .map(|t| t.id.clone())
-        .collect();
-    if served.is_empty() {
-        tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: every passenger will be sent to staff");
-    }
-    let manifest = LaneManifest::load(&store, &keys, &station, served)?;
-    eprintln!(
-        "lane {}: {} trips boarding in the station, {} served here, {} templates",
-        config.lane,
-        station.len(),
-        manifest.served_trips.len(),
-        manifest.candidates.len()
-    );
-
     let live = ingest::SourceSpec::parse(&config.source)?.is_live();
+    let camera_up = Arc::new(AtomicBool::new(true));
     let source: Box<dyn ingest::FrameSource> = if live {
         // A lane camera is reopened with back-off for as long as the lane runs.
-        let lane = config.lane.clone();
-        let on_status = Box::new(move |status: &ingest::SourceStatus| eprintln!("lane {lane}: camera {status:?}"));
+        let (lane, up) = (config.lane.clone(), camera_up.clone());
+        let on_status = Box::new(move |status: &ingest::SourceStatus| {
+            up.store(matches!(status, ingest::SourceStatus::Up), Ordering::Relaxed);
+            eprintln!("lane {lane}: camera {status:?}");
+        });
         Box::new(ingest::Reconnecting::open(&config.source, ingest::ReconnectPolicy::default(), on_status)?)
     } else {
         ingest::open_source(&config.source)?
     };
+    let mut sinks = outputs(&config);
+    let options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
+    let report = match &config.service_url {
+        Some(url) => {
+            let token_file = config.token_file.as_deref().context("token_file")?;
+            let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
+            let client = ServiceClient::new(url, &token);
+            let checks = Arc::new(Mutex::new(HashMap::new()));
+            spawn_health_reports(client.clone(), options.live.clone(), camera_up);
+            spawn_resolutions(client.clone(), checks.clone(), outputs(&config));
+            eprintln!("lane {}: deciding through the station service at {url}", config.lane);
+            let report = pipeline::run(&engine, source, &mut ServiceDecider { client: client.clone(), checks }, &mut sinks, &options)?;
+            // The source ended: say so, with the last stage times.
+            if let Err(e) = client.report_health(false, 0.0, options.live.frames(), &options.live.drain()) {
+                tracing::warn!(error = %e, "final health report not delivered");
+            }
+            report
+        }
+        None => {
+            let (store, keys) = StoreArgs { db: config.db.clone(), key: config.key.clone() }.open()?;
+            let now = unix_now();
+            let station = store.trips_boarding(now, config.window_before_min * 60, config.window_after_min * 60)?;
+            let served: HashSet<String> = station
+                .iter()
+                .filter(|t| config.trips.contains(&t.id) || config.gate.as_deref() == Some(t.gate.as_str()))
+                .map(|t| t.id.clone())
+                .collect();
+            if served.is_empty() {
+                tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: every passenger will be sent to staff");
+            }
+            let manifest = LaneManifest::load(&store, &keys, &station, served)?;
+            eprintln!(
+                "lane {}: {} trips boarding in the station, {} served here, {} templates",
+                config.lane,
+                station.len(),
+                manifest.served_trips.len(),
+                manifest.candidates.len()
+            );
+            let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: config.lane.clone(), policy: config.policy };
+            pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?
+        }
+    };
+    print_summary(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lane's outputs as `lane.toml` names them.
+fn outputs(config: &LaneConfig) -> Vec<Box<dyn DecisionSink>> {
     let mut sinks: Vec<Box<dyn DecisionSink>> = Vec::new();
     if config.outputs.stdout_json {
         sinks.push(Box::new(JsonLines));
@@ -68,15 +106,61 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &config.outputs.kiosk_file {
         sinks.push(Box::new(KioskFile { path: path.clone() }));
     }
-    let options = LaneOptions {
-        lane: config.lane.clone(),
-        policy: config.policy,
-        drop_stale: config.drop_stale.unwrap_or(live),
-        ..LaneOptions::default()
-    };
-    let report = pipeline::run(&engine, source, &manifest, &store, &mut sinks, &options)?;
-    print_summary(&report);
-    Ok(ExitCode::SUCCESS)
+    sinks
+}
+
+/// Every two seconds: camera state, frame rate and the stage times since the last report.
+fn spawn_health_reports(client: ServiceClient, live: Arc<LiveStats>, camera_up: Arc<AtomicBool>) {
+    const EVERY: Duration = Duration::from_secs(2);
+    std::thread::spawn(move || {
+        let mut last_frames = live.frames();
+        loop {
+            std::thread::sleep(EVERY);
+            let frames = live.frames();
+            let fps = (frames - last_frames) as f64 / EVERY.as_secs_f64();
+            last_frames = frames;
+            if let Err(e) = client.report_health(camera_up.load(Ordering::Relaxed), fps, frames, &live.drain()) {
+                tracing::warn!(error = %e, "health report not delivered");
+            }
+        }
+    });
+}
+
+/// Staff resolutions of this lane's manual checks, to the lane's outputs (the gate opens on
+/// an approval) as they arrive.
+fn spawn_resolutions(client: ServiceClient, checks: Arc<Mutex<HashMap<i64, u64>>>, mut sinks: Vec<Box<dyn DecisionSink>>) {
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        // What was resolved before this lane started is not news.
+        let mut after = client.results(None, false).map_or(0, |(last, _)| last);
+        loop {
+            match client.results(Some(after), true) {
+                Ok((last, decisions)) => {
+                    after = last;
+                    for decision in decisions {
+                        let check = decision.manual_check.unwrap_or_default();
+                        let track = checks.lock().ok().and_then(|c| c.get(&check).copied()).unwrap_or_default();
+                        let lane_decision = LaneDecision {
+                            t: started.elapsed().as_secs_f64(),
+                            track,
+                            kiosk: kiosk::view(&decision),
+                            decision,
+                            latency_ms: 0.0,
+                        };
+                        for sink in sinks.iter_mut() {
+                            if let Err(e) = sink.emit(&lane_decision) {
+                                tracing::warn!(error = %e, "a staff resolution did not reach an output");
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reach the station service for staff resolutions; retrying");
+                    std::thread::sleep(Duration::from_secs(2));
+                }
+            }
+        }
+    });
 }
 
 /// The lane's closing summary on stderr.

@@ -6,6 +6,7 @@ mod detect;
 mod eval;
 mod lane;
 mod manifest;
+mod serve;
 mod ticket;
 mod verify;
 
@@ -33,6 +34,10 @@ enum Command {
     Manifest(manifest::ManifestArgs),
     /// Run one boarding lane from its lane.toml.
     Lane(lane::LaneArgs),
+    /// The station service: staff console, kiosk pages, and the API the lanes decide through.
+    Serve(serve::ServeArgs),
+    /// Staff accounts of the console.
+    Staff(serve::StaffArgs),
     /// Per-stage and end-to-end latency of the lane pipeline over a video or image folder.
     Bench(bench::BenchArgs),
     /// Delete templates and personal data of departed trips (keeping anonymous counts).
@@ -117,6 +122,8 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Manifest(args) => manifest::run(args),
         Command::Lane(args) => lane::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Staff(args) => serve::staff(args),
         Command::Bench(args) => bench::run(args),
         Command::Purge(args) => manifest::purge(args),
         Command::Verify(args) => verify::run(args),

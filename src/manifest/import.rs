@@ -5,10 +5,14 @@
 //! optional `photo` (file name in the photo folder; default `<ticket_id>.jpg` when present).
 //! Each photo is enrolled in parallel: detect → align → embed, under the ID-photo quality
 //! policy. A photo with no usable face (none, two, too small, blurred) is reported per row with
-//! the reason, and its ticket stays boardable by the manual path.
+//! the reason, and its ticket stays boardable by the manual path. Either way the photo itself
+//! is kept, encrypted, as a small JPEG (at most [`PHOTO_MAX_SIDE`] px a side) for staff to
+//! compare faces at a manual check.
 
 use std::path::{Path, PathBuf};
 
+use image::imageops::{self, FilterType};
+use image::RgbImage;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,9 +21,15 @@ use super::keys::StationKeys;
 use super::store::Store;
 use super::{DocumentType, NewTicket};
 use crate::error::{Error, Result};
+use crate::face::id_photo::encode_jpeg;
 use crate::face::quality::QualityPolicy;
 use crate::face::FaceEngine;
 use crate::image_io;
+
+/// The longest side of the photo kept for staff; an ID chip photo (~102×126) keeps its size.
+pub const PHOTO_MAX_SIDE: u32 = 256;
+/// Enough for staff to recognise a face, a few kilobytes a photo.
+const PHOTO_QUALITY: u8 = 85;
 
 /// One row of the export, as the ticketing system writes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,9 +124,8 @@ pub struct EnrolmentReport {
 }
 
 /// The face template of an ID photo, or why the photo cannot give one.
-pub fn enrol_photo(engine: &FaceEngine, path: &Path) -> std::result::Result<Vec<f32>, String> {
-    let image = image_io::load_rgb(path).map_err(|e| e.to_string())?;
-    let faces = engine.analyze(&image).map_err(|e| e.to_string())?;
+pub fn enrol_photo(engine: &FaceEngine, image: &RgbImage) -> std::result::Result<Vec<f32>, String> {
+    let faces = engine.analyze(image).map_err(|e| e.to_string())?;
     // Faces much smaller than the main one are background (a printed pattern, a reflection).
     let largest = faces.iter().map(|f| f.bbox.area()).fold(0.0f32, f32::max);
     let main: Vec<_> = faces.into_iter().filter(|f| f.bbox.area() >= 0.25 * largest).collect();
@@ -130,7 +139,33 @@ pub fn enrol_photo(engine: &FaceEngine, path: &Path) -> std::result::Result<Vec<
     }
 }
 
-/// Imports `export` into `trip_id` and enrols its photos; returns a report per photo.
+/// The photo as staff see it: a JPEG whose longest side is at most [`PHOTO_MAX_SIDE`].
+fn staff_photo(image: &RgbImage) -> Result<Vec<u8>> {
+    let (width, height) = image.dimensions();
+    let longest = width.max(height);
+    if longest <= PHOTO_MAX_SIDE {
+        return encode_jpeg(image, PHOTO_QUALITY);
+    }
+    let scale = |side: u32| ((side as u64 * PHOTO_MAX_SIDE as u64 + longest as u64 / 2) / longest as u64).max(1) as u32;
+    encode_jpeg(&imageops::resize(image, scale(width), scale(height), FilterType::Triangle), PHOTO_QUALITY)
+}
+
+/// What one photo file gave: the template or why none, and the photo for staff (absent when
+/// the file is no usable image).
+struct Enrolled {
+    template: std::result::Result<Vec<f32>, String>,
+    photo: Option<Result<Vec<u8>>>,
+}
+
+fn enrol_file(engine: &FaceEngine, path: &Path) -> Enrolled {
+    match image_io::load_rgb(path) {
+        Ok(image) => Enrolled { template: enrol_photo(engine, &image), photo: Some(staff_photo(&image)) },
+        Err(e) => Enrolled { template: Err(e.to_string()), photo: None },
+    }
+}
+
+/// Imports `export` into `trip_id`, enrols its photos and keeps them for staff; returns a
+/// report per photo.
 pub fn import(
     store: &Store,
     keys: &StationKeys,
@@ -143,11 +178,10 @@ pub fn import(
     let jobs: Vec<(&NewTicket, &PathBuf)> =
         export.tickets.iter().zip(&export.photos).filter(|(t, _)| !t.refunded).filter_map(|(t, p)| p.as_ref().map(|p| (t, p))).collect();
     let progress = crate::eval::progress_bar(jobs.len() as u64, "enrolling");
-    let templates: Vec<(&NewTicket, std::result::Result<Vec<f32>, String>)> =
-        jobs.par_iter().progress_with(progress).map(|(t, p)| (*t, enrol_photo(engine, p))).collect();
-    let mut reports = Vec::with_capacity(templates.len());
-    for (ticket, outcome) in templates {
-        let issue = match outcome {
+    let enrolled: Vec<(&NewTicket, Enrolled)> = jobs.par_iter().progress_with(progress).map(|(t, p)| (*t, enrol_file(engine, p))).collect();
+    let mut reports = Vec::with_capacity(enrolled.len());
+    for (ticket, Enrolled { template, photo }) in enrolled {
+        let issue = match template {
             Ok(template) => {
                 store.set_template(&ticket.id, &template, engine.embedder_id(), keys, now)?;
                 None
@@ -157,6 +191,12 @@ pub fn import(
                 Some(reason)
             }
         };
+        match photo {
+            Some(Ok(jpeg)) => store.set_photo(&ticket.id, &jpeg, keys, now)?,
+            // Staff then see no photo; the ticket still boards by the manual path.
+            Some(Err(e)) => tracing::warn!(ticket = %ticket.id, "ID photo not kept for staff: {e}"),
+            None => {}
+        }
         reports.push(EnrolmentReport { ticket_id: ticket.id.clone(), issue });
     }
     Ok(reports)
@@ -191,6 +231,15 @@ mod tests {
             r#"[{"ticket_id":"T1","seat":"1A","name":"Li Lei","document_type":"id_card","document_number":"110101199003071234"}]"#,
         );
         assert_eq!(read_export(&json, None).expect("parses").tickets[0].id, "T1");
+    }
+
+    #[test]
+    fn staff_photo_is_a_jpeg_at_most_256_px_a_side() {
+        for ((width, height), expected) in [((102, 126), (102, 126)), ((600, 400), (256, 171)), ((300, 1200), (64, 256))] {
+            let jpeg = staff_photo(&RgbImage::new(width, height)).expect("encodes");
+            let decoded = image_io::decode_rgb(&jpeg, Path::new("<staff photo>")).expect("a JPEG");
+            assert_eq!(decoded.dimensions(), expected, "from {width}x{height}");
+        }
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! The station secret: what makes the manifest database useless on its own.
 //!
 //! One 32-byte secret per station, in a key file (64 hex digits, mode 0600) kept apart from the
-//! database and its backups. Two sub-keys are derived from it with HMAC-SHA256 under fixed
-//! labels, so neither use can be turned against the other:
+//! database and its backups. Three sub-keys are derived from it with HMAC-SHA256 under fixed
+//! labels, so no use can be turned against another:
 //! - templates are encrypted with AES-256-GCM, the ticket id as associated data, so a template
 //!   copied onto another ticket's row does not decrypt (nobody can board on someone else's face);
+//! - ID photos (shown to staff at a manual check) likewise, under their own key, so a template
+//!   never decrypts as a photo nor a photo as a template;
 //! - document numbers are stored as a keyed hash: ID numbers are too few (≈2³⁷ plausible values)
 //!   for a plain or salted hash to hide them, a keyed one needs the key file as well.
 //!
-//! Losing the key file loses the templates (re-enrol from the photos) and the number look-ups;
-//! it never exposes them.
+//! Losing the key file loses the templates and photos (re-import and re-enrol from the export)
+//! and the number look-ups; it never exposes them.
 
 use std::fmt;
 use std::io::Write;
@@ -25,6 +27,7 @@ use crate::error::{Error, Result};
 
 const TEMPLATE_LABEL: &[u8] = b"boardcheck template encryption v1";
 const DOCUMENT_LABEL: &[u8] = b"boardcheck document hash v1";
+const PHOTO_LABEL: &[u8] = b"boardcheck photo encryption v1";
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
@@ -33,6 +36,7 @@ pub struct StationKeys {
     path: PathBuf,
     template_key: [u8; 32],
     document_key: [u8; 32],
+    photo_key: [u8; 32],
 }
 
 impl fmt::Debug for StationKeys {
@@ -63,6 +67,7 @@ impl StationKeys {
             path: path.into(),
             template_key: hmac_sha256(secret, TEMPLATE_LABEL),
             document_key: hmac_sha256(secret, DOCUMENT_LABEL),
+            photo_key: hmac_sha256(secret, PHOTO_LABEL),
         }
     }
 
@@ -74,33 +79,30 @@ impl StationKeys {
     /// Encrypts a template for `ticket_id`: a random 96-bit nonce, then ciphertext and tag.
     pub fn encrypt_template(&self, ticket_id: &str, template: &[f32]) -> Vec<u8> {
         let plain: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher()
-            .encrypt(&Nonce::<Aes256Gcm>::from(nonce), Payload { msg: &plain, aad: ticket_id.as_bytes() })
-            .expect("AES-GCM encrypts any message shorter than 64 GiB");
-        let mut blob = nonce.to_vec();
-        blob.extend_from_slice(&sealed);
-        blob
+        seal(&self.template_key, ticket_id, &plain)
     }
 
     /// Decrypts what [`Self::encrypt_template`] made for the same ticket under the same key.
     pub fn decrypt_template(&self, ticket_id: &str, blob: &[u8]) -> Result<Vec<f32>> {
-        let refuse = |why: &str| Error::Config { path: self.path.clone(), reason: format!("template of ticket {ticket_id}: {why}") };
-        if blob.len() < NONCE_LEN + TAG_LEN {
-            return Err(refuse("too short to be an encrypted template"));
-        }
-        let (nonce, sealed) = blob.split_at(NONCE_LEN);
-        let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| refuse("bad nonce"))?;
-        let plain = self
-            .cipher()
-            .decrypt(&nonce, Payload { msg: sealed, aad: ticket_id.as_bytes() })
-            .map_err(|_| refuse("does not decrypt with this station key (another station's key, or a row altered or copied)"))?;
+        let plain = open(&self.template_key, ticket_id, blob).map_err(|why| self.refuse("template", ticket_id, why))?;
         if plain.len() % 4 != 0 {
-            return Err(refuse("decrypted length is not a whole number of f32 values"));
+            return Err(self.refuse("template", ticket_id, "decrypted length is not a whole number of f32 values"));
         }
         Ok(plain.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
+
+    /// Encrypts a ticket's ID photo (JPEG bytes), as templates are but under the photo key.
+    pub fn encrypt_photo(&self, ticket_id: &str, jpeg: &[u8]) -> Vec<u8> {
+        seal(&self.photo_key, ticket_id, jpeg)
+    }
+
+    /// Decrypts what [`Self::encrypt_photo`] made for the same ticket under the same key.
+    pub fn decrypt_photo(&self, ticket_id: &str, blob: &[u8]) -> Result<Vec<u8>> {
+        open(&self.photo_key, ticket_id, blob).map_err(|why| self.refuse("photo", ticket_id, why))
+    }
+
+    fn refuse(&self, what: &str, ticket_id: &str, why: &str) -> Error {
+        Error::Config { path: self.path.clone(), reason: format!("{what} of ticket {ticket_id}: {why}") }
     }
 
     /// The keyed hash of a document number, hex; whitespace dropped and letters upper-cased
@@ -108,15 +110,40 @@ impl StationKeys {
     pub fn document_hash(&self, number: &str) -> String {
         hex::encode(hmac_sha256(&self.document_key, normalise_document(number).as_bytes()))
     }
-
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new_from_slice(&self.template_key).expect("AES-256 takes a 32-byte key")
-    }
 }
 
 /// A document number as it is hashed and masked: no whitespace, upper case.
 pub fn normalise_document(number: &str) -> String {
     number.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
+}
+
+/// AES-256-GCM under `key` with the ticket id as associated data (so a blob copied onto
+/// another ticket's row does not decrypt): a random 96-bit nonce, then ciphertext and tag.
+fn seal(key: &[u8; 32], ticket_id: &str, plain: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let sealed = cipher(key)
+        .encrypt(&Nonce::<Aes256Gcm>::from(nonce), Payload { msg: plain, aad: ticket_id.as_bytes() })
+        .expect("AES-GCM encrypts any message shorter than 64 GiB");
+    let mut blob = nonce.to_vec();
+    blob.extend_from_slice(&sealed);
+    blob
+}
+
+/// Opens what [`seal`] made under the same key for the same ticket; the error says why not.
+fn open(key: &[u8; 32], ticket_id: &str, blob: &[u8]) -> std::result::Result<Vec<u8>, &'static str> {
+    if blob.len() < NONCE_LEN + TAG_LEN {
+        return Err("too short to be encrypted data");
+    }
+    let (nonce, sealed) = blob.split_at(NONCE_LEN);
+    let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| "bad nonce")?;
+    cipher(key)
+        .decrypt(&nonce, Payload { msg: sealed, aad: ticket_id.as_bytes() })
+        .map_err(|_| "does not decrypt with this station key (another station's key, or a row altered or copied)")
+}
+
+fn cipher(key: &[u8; 32]) -> Aes256Gcm {
+    Aes256Gcm::new_from_slice(key).expect("AES-256 takes a 32-byte key")
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -206,6 +233,19 @@ mod tests {
         }
         assert!(keys(2).decrypt_template("T1", &blob).is_err(), "another station's key");
         assert!(station.decrypt_template("T1", &blob[..10]).is_err());
+    }
+
+    #[test]
+    fn photo_round_trips_and_is_no_template() {
+        let keys = keys(1);
+        let jpeg = b"\xFF\xD8 not really a jpeg \xFF\xD9".to_vec();
+        let blob = keys.encrypt_photo("T1", &jpeg);
+        assert_eq!(keys.decrypt_photo("T1", &blob).expect("decrypts"), jpeg);
+        let err = keys.decrypt_photo("T2", &blob).expect_err("bound to T1").to_string();
+        assert!(err.contains("photo of ticket T2"), "{err}");
+        assert!(keys.decrypt_template("T1", &blob).is_err(), "a photo never decrypts as a template");
+        let template = keys.encrypt_template("T1", &[0.5; 8]);
+        assert!(keys.decrypt_photo("T1", &template).is_err(), "nor a template as a photo");
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! the append-only event log and the manual-check queue, in one SQLite database (WAL).
 //!
 //! - [`store`]: schema, migrations and every state change, each in one transaction.
-//! - [`keys`]: the station secret that encrypts templates (AES-256-GCM) and keys the
-//!   document-number hashes; the database alone reveals neither.
+//! - [`keys`]: the station secret that encrypts templates and ID photos (AES-256-GCM) and keys
+//!   the document-number hashes; the database alone reveals none of them.
 //! - [`import`]: the ticketing system's export (CSV or JSON) and enrolment of ID photos.
 //!
-//! Personal data is minimised: a document number is stored only as a keyed hash plus a masked
-//! form (`1101**********1234`); templates only encrypted; and [`store::Store::purge`] deletes
-//! templates and personal fields once a trip has departed longer than the retention.
+//! Personal data is minimised (PIPL): a document number is stored only as a keyed hash plus a
+//! masked form (`1101**********1234`); templates and the ID photo staff see at a manual check
+//! (a small JPEG, at most 256 px a side) only encrypted; a refunded ticket, or one passed to
+//! another passenger, loses its template and photo at once; and [`store::Store::purge`] deletes
+//! templates, photos and personal fields once a trip has departed longer than the retention.
 
 pub mod import;
 pub mod keys;
@@ -86,6 +88,16 @@ pub enum Method {
     Face,
     TicketFace,
     Manual,
+}
+
+/// What a staff account may do on the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Resolves manual checks, sees the manifest board.
+    Staff,
+    /// Also sees the reports.
+    Supervisor,
 }
 
 /// The documented masked form: first four and last four characters kept.

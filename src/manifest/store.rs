@@ -14,10 +14,15 @@
 //!   are new events. Events therefore carry ids and outcomes, never names or numbers, since
 //!   they are never purged.
 //! - **Personal data minimised (PIPL).** A document number is kept only as a keyed hash (to
-//!   find a ticket from an ID-card tap) and a masked form (for staff); templates only encrypted
-//!   under the station key ([`super::keys`]). [`Store::purge`] blanks names, numbers and
-//!   templates once a trip has departed longer than the retention, keeping anonymous counts;
-//!   `secure_delete` zeroes the freed bytes and a WAL checkpoint drops the old copies.
+//!   find a ticket from an ID-card tap) and a masked form (for staff); templates and ID photos
+//!   only encrypted under the station key ([`super::keys`]). The photo is a small JPEG (at most
+//!   256 px a side) kept only so staff can compare faces at a manual check: a refunded ticket
+//!   holds neither template nor photo (the schema checks it), and a ticket passed to another
+//!   passenger loses both. [`Store::purge`] blanks names, numbers, templates and photos once a
+//!   trip has departed longer than the retention, keeping anonymous counts; `secure_delete`
+//!   zeroes the freed bytes and a WAL checkpoint drops the old copies.
+//! - **Queries are parameters, never text.** Console searches reach SQLite only as bound
+//!   values, with `LIKE` wildcards escaped, so a search matches its characters literally.
 //! - **Clear failures.** Every error names the database file; a lock held past the busy
 //!   timeout or a full disk says so in words.
 //!
@@ -33,12 +38,13 @@ use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtensio
 use serde::Serialize;
 
 use super::keys::{normalise_document, StationKeys};
-use super::{mask_document_number, DocumentType, Method, NewTicket, TicketRecord, TicketState, Trip};
+use super::{mask_document_number, DocumentType, Method, NewTicket, Role, TicketRecord, TicketState, Trip};
 use crate::error::{Error, Result};
 
 /// Schema migrations, applied in order, each in its own transaction; `PRAGMA user_version`
 /// counts those applied. Append new steps, never edit a released one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE trips (
     id TEXT PRIMARY KEY,
     route TEXT NOT NULL,
@@ -117,10 +123,34 @@ CREATE TABLE trip_counts (
     boarded_manual INTEGER NOT NULL,
     refunded INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The enrolled ID photo (JPEG, encrypted under the station key) staff see at a manual check.
+ALTER TABLE tickets ADD COLUMN photo BLOB CHECK (photo IS NULL OR state <> 'refunded');
+-- Reports count events by day.
+CREATE INDEX events_at ON events (at);
+"#,
+];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A trip's [`TripCounts`] from its tickets and `boarded` events, `?1` the trip id: what a
+/// purge keeps and what reports read before one.
+const COUNTS_SQL: &str = "SELECT
+    (SELECT COUNT(*) FROM tickets WHERE trip_id = ?1 AND state <> 'refunded'),
+    (SELECT COUNT(*) FROM events WHERE trip_id = ?1 AND outcome = 'boarded' AND method = 'face'),
+    (SELECT COUNT(*) FROM events WHERE trip_id = ?1 AND outcome = 'boarded' AND method = 'ticket_face'),
+    (SELECT COUNT(*) FROM events WHERE trip_id = ?1 AND outcome = 'boarded' AND method = 'manual'),
+    (SELECT COUNT(*) FROM tickets WHERE trip_id = ?1 AND state = 'refunded')";
+
+/// A ticket's [`PassengerStatus`] word, for a query over `tickets t`: a boarding or a refund is
+/// final, so a pending check only shows for a ticket still valid.
+const STATUS_SQL: &str = "CASE
+    WHEN t.state = 'refunded' THEN 'refunded'
+    WHEN t.state = 'boarded' THEN 'boarded'
+    WHEN EXISTS (SELECT 1 FROM manual_checks m WHERE m.state = 'pending' AND m.ticket_id = t.id) THEN 'manual'
+    ELSE 'not_yet' END";
 
 /// Ticket columns in [`ticket_row`]'s order, for a query over `tickets t`.
 const TICKET_COLUMNS: &str =
@@ -229,7 +259,7 @@ pub struct PurgeSummary {
     pub tickets: usize,
 }
 
-/// The anonymous counts kept for a trip after its purge.
+/// A trip's anonymous counts: kept after its purge, or computed from its tickets and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TripCounts {
     /// Tickets that were not refunded.
@@ -238,6 +268,64 @@ pub struct TripCounts {
     pub boarded_ticket_face: i64,
     pub boarded_manual: i64,
     pub refunded: i64,
+}
+
+/// A trip's counts for the manifest board, now. `passengers` (tickets not refunded) is
+/// `boarded + not_yet + manual_pending`; the `boarded_*` split comes from the `boarded` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LiveCounts {
+    pub passengers: i64,
+    pub boarded: i64,
+    pub not_yet: i64,
+    /// Valid tickets with a manual check waiting for staff.
+    pub manual_pending: i64,
+    pub boarded_face: i64,
+    pub boarded_ticket_face: i64,
+    pub boarded_manual: i64,
+    pub refunded: i64,
+}
+
+/// Where a passenger on the manifest board stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassengerStatus {
+    Boarded,
+    NotYet,
+    /// A manual check for the ticket waits for staff.
+    Manual,
+    Refunded,
+}
+
+/// One line of a trip's manifest board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Passenger {
+    pub ticket: String,
+    pub seat: String,
+    /// None once purged.
+    pub name: Option<String>,
+    pub document_type: DocumentType,
+    /// None once purged.
+    pub document_masked: Option<String>,
+    pub child: bool,
+    pub status: PassengerStatus,
+    /// How the ticket boarded, from its `boarded` event.
+    pub method: Option<Method>,
+    pub boarded_at: Option<i64>,
+}
+
+/// A staff account: the console checks the password against the PHC hash string stored here.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaffRecord {
+    pub id: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// Leaves the hash out, so logging a record never copies it anywhere.
+impl std::fmt::Debug for StaffRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffRecord").field("id", &self.id).field("role", &self.role).finish_non_exhaustive()
+    }
 }
 
 /// The manifest database, one connection. Not `Sync`: one per thread or process.
@@ -390,6 +478,28 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().or_db(self)
     }
 
+    /// Trips that still hold their manifest (not purged) departing in `[from, to]`, by departure.
+    pub fn trips_between(&self, from: i64, to: i64) -> Result<Vec<Trip>> {
+        self.trips_departing(from, to, false)
+    }
+
+    /// Every trip departing in `[from, to]`, purged ones too (reports), by departure.
+    pub fn all_trips_between(&self, from: i64, to: i64) -> Result<Vec<Trip>> {
+        self.trips_departing(from, to, true)
+    }
+
+    fn trips_departing(&self, from: i64, to: i64, with_purged: bool) -> Result<Vec<Trip>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, route, departure, gate FROM trips
+                 WHERE departure BETWEEN ?1 AND ?2 AND (?3 OR state <> 'purged') ORDER BY departure, id",
+            )
+            .or_db(self)?;
+        let rows = stmt.query_map(params![from, to, with_purged], trip_row).or_db(self)?;
+        rows.collect::<rusqlite::Result<_>>().or_db(self)
+    }
+
     /// Marks an open trip as departed: it leaves [`Self::trips_boarding`].
     pub fn mark_departed(&self, trip_id: &str) -> Result<()> {
         self.write(|tx| {
@@ -411,8 +521,9 @@ impl Store {
     /// nothing.
     ///
     /// Boarded and refunded tickets keep their state (a refund is final; a boarding is a fact).
-    /// A newly refunded ticket drops its template and so leaves matching. When the passenger
-    /// changes (another name or document number), the old template is dropped for re-enrolment.
+    /// A newly refunded ticket drops its template and photo and so leaves matching. When the
+    /// passenger changes (another name or document number), the old template and photo are
+    /// dropped for re-enrolment: staff must never compare a face with someone else's photo.
     /// The whole import is refused, nothing written, when a ticket id belongs to another trip
     /// or appears twice.
     pub fn import_tickets(&self, trip_id: &str, tickets: &[NewTicket], keys: &StationKeys, now: i64) -> Result<ImportSummary> {
@@ -482,6 +593,7 @@ impl Store {
                             child = ?7, state = ?8,
                             template = CASE WHEN ?9 THEN NULL ELSE template END,
                             template_model = CASE WHEN ?9 THEN NULL ELSE template_model END,
+                            photo = CASE WHEN ?9 THEN NULL ELSE photo END,
                             enrol_issue = CASE WHEN ?9 THEN NULL ELSE enrol_issue END,
                             updated_at = ?10
                      WHERE id = ?1",
@@ -507,11 +619,29 @@ impl Store {
                  WHERE id = ?1 AND state <> 'refunded'",
                 params![ticket_id, blob, model_id, now],
             )?;
-            if changed == 0 && ticket_state(tx, ticket_id)?.is_none() {
-                return rule(format!("no ticket {ticket_id}"));
-            }
-            Ok(())
+            require_ticket(tx, ticket_id, changed)
         })
+    }
+
+    /// Stores a ticket's ID photo (JPEG bytes), encrypted, for staff at a manual check.
+    /// A refunded ticket takes no photo: the call succeeds and the photo is discarded.
+    pub fn set_photo(&self, ticket_id: &str, jpeg: &[u8], keys: &StationKeys, now: i64) -> Result<()> {
+        let blob = keys.encrypt_photo(ticket_id, jpeg);
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE tickets SET photo = ?2, updated_at = ?3 WHERE id = ?1 AND state <> 'refunded'",
+                params![ticket_id, blob, now],
+            )?;
+            require_ticket(tx, ticket_id, changed)
+        })
+    }
+
+    /// A ticket's decrypted ID photo (JPEG); None when there is none (no photo enrolled,
+    /// refunded, purged) or no such ticket.
+    pub fn photo(&self, ticket_id: &str, keys: &StationKeys) -> Result<Option<Vec<u8>>> {
+        let blob: Option<Vec<u8>> =
+            self.conn.query_row("SELECT photo FROM tickets WHERE id = ?1", [ticket_id], |r| r.get(0)).optional().or_db(self)?.flatten();
+        blob.map(|b| keys.decrypt_photo(ticket_id, &b)).transpose()
     }
 
     /// Records why enrolment found no usable face; drops any template the ticket had.
@@ -595,6 +725,72 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().or_db(self)
     }
 
+    // ---- manifest board ----
+
+    /// A trip's tickets as the manifest board shows them, by seat. `query` (trimmed; blank is
+    /// none) keeps the tickets whose seat starts with it, or whose name or masked document
+    /// number contains it, ignoring ASCII case; its characters match literally (`%` and `_`
+    /// included).
+    pub fn passengers(&self, trip_id: &str, query: Option<&str>) -> Result<Vec<Passenger>> {
+        let pattern = query.map(str::trim).filter(|q| !q.is_empty()).map(escape_like);
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                r"SELECT t.id, t.seat, t.name, t.document_type, t.document_masked, t.child, {STATUS_SQL},
+                     (SELECT e.method FROM events e WHERE e.trip_id = t.trip_id AND e.ticket_id = t.id AND e.outcome = 'boarded'),
+                     t.boarded_at
+                 FROM tickets t
+                 WHERE t.trip_id = ?1 AND (?2 IS NULL
+                     OR t.seat LIKE ?2 || '%' ESCAPE '\'
+                     OR t.name LIKE '%' || ?2 || '%' ESCAPE '\'
+                     OR t.document_masked LIKE '%' || ?2 || '%' ESCAPE '\')
+                 ORDER BY CAST(t.seat AS INTEGER), t.seat, t.id"
+            ))
+            .or_db(self)?;
+        let rows = stmt
+            .query_map(params![trip_id, pattern], |r| {
+                Ok(Passenger {
+                    ticket: r.get(0)?,
+                    seat: r.get(1)?,
+                    name: r.get(2)?,
+                    document_type: r.get(3)?,
+                    document_masked: r.get(4)?,
+                    child: r.get(5)?,
+                    status: r.get(6)?,
+                    method: r.get(7)?,
+                    boarded_at: r.get(8)?,
+                })
+            })
+            .or_db(self)?;
+        rows.collect::<rusqlite::Result<_>>().or_db(self)
+    }
+
+    /// A trip's counts for the manifest board, now.
+    pub fn live_counts(&self, trip_id: &str) -> Result<LiveCounts> {
+        let counts = self.conn.query_row(COUNTS_SQL, [trip_id], counts_row).or_db(self)?;
+        let (boarded, manual_pending): (i64, i64) = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT COUNT(*) FILTER (WHERE status = 'boarded'), COUNT(*) FILTER (WHERE status = 'manual')
+                     FROM (SELECT {STATUS_SQL} AS status FROM tickets t WHERE t.trip_id = ?1)"
+                ),
+                [trip_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .or_db(self)?;
+        Ok(LiveCounts {
+            passengers: counts.passengers,
+            boarded,
+            not_yet: counts.passengers - boarded - manual_pending,
+            manual_pending,
+            boarded_face: counts.boarded_face,
+            boarded_ticket_face: counts.boarded_ticket_face,
+            boarded_manual: counts.boarded_manual,
+            refunded: counts.refunded,
+        })
+    }
+
     // ---- boarding and events ----
 
     /// Boards a valid ticket and appends its `boarded` event, in one transaction; of any
@@ -635,6 +831,26 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().or_db(self)
     }
 
+    /// How many `outcome` events are about `trip_id`: recorded with the trip, or (a lane that
+    /// knew only the ticket, as for a suspected spoof) with one of its tickets.
+    pub fn count_trip_events(&self, trip_id: &str, outcome: &str) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM events e WHERE e.outcome = ?2 AND (e.trip_id = ?1
+                     OR (e.trip_id IS NULL AND e.ticket_id IN (SELECT id FROM tickets WHERE trip_id = ?1)))",
+                params![trip_id, outcome],
+                |r| r.get(0),
+            )
+            .or_db(self)
+    }
+
+    /// How many `outcome` events happened in `[from, to]`, whatever they were about.
+    pub fn count_events_between(&self, outcome: &str, from: i64, to: i64) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM events WHERE outcome = ?1 AND at BETWEEN ?2 AND ?3", params![outcome, from, to], |r| r.get(0))
+            .or_db(self)
+    }
+
     // ---- manual checks ----
 
     /// Queues a manual check for the console; returns its id. The lane records its own
@@ -665,9 +881,19 @@ impl Store {
 
     /// Approves or refuses a pending check, by `staff`, appending a `manual_check_approved` or
     /// `manual_check_refused` event. Approving a check that names a ticket boards it through the
-    /// same guarded update as a lane (method `manual`), in the same transaction. A check is
-    /// resolved once: a second resolution is refused.
-    pub fn resolve_manual_check(&self, id: i64, approved: bool, staff: &str, reason: &str, now: i64) -> Result<ManualResolution> {
+    /// same guarded update as a lane (method `manual`), in the same transaction. `ticket` is the
+    /// ticket staff name for a check that had none (a face with no match): the check then
+    /// records it and its trip. An unknown ticket, or one other than the check's own, is refused
+    /// and nothing is written. A check is resolved once: a second resolution is refused.
+    pub fn resolve_manual_check(
+        &self,
+        id: i64,
+        approved: bool,
+        staff: &str,
+        reason: &str,
+        ticket: Option<&str>,
+        now: i64,
+    ) -> Result<ManualResolution> {
         self.write(|tx| {
             let Some(check) = manual_check_in(tx, id)? else { return rule(format!("no manual check {id}")) };
             if check.state != ManualState::Pending {
@@ -676,25 +902,27 @@ impl Store {
                 let at = check.resolved_at.unwrap_or_default();
                 return rule(format!("manual check {id} was already {word} by {by} at {at}; it is resolved once"));
             }
+            let (ticket_id, trip_id) = resolved_ticket(tx, &check, ticket)?;
             let (state, outcome) =
                 if approved { (ManualState::Approved, "manual_check_approved") } else { (ManualState::Refused, "manual_check_refused") };
             tx.execute(
-                "UPDATE manual_checks SET state = ?2, resolved_by = ?3, resolved_at = ?4, resolution = ?5 WHERE id = ?1",
-                params![id, state, staff, now, reason],
+                "UPDATE manual_checks SET state = ?2, resolved_by = ?3, resolved_at = ?4, resolution = ?5, ticket_id = ?6, trip_id = ?7
+                 WHERE id = ?1",
+                params![id, state, staff, now, reason, ticket_id, trip_id],
             )?;
             let detail = format!("check {id}: {reason}");
             let event = NewEvent {
                 at: now,
                 lane: &check.lane,
-                trip_id: check.trip_id.as_deref(),
-                ticket_id: check.ticket_id.as_deref(),
+                trip_id: trip_id.as_deref(),
+                ticket_id: ticket_id.as_deref(),
                 outcome,
                 method: Some(Method::Manual),
                 staff: Some(staff),
                 detail: Some(&detail),
             };
             insert_event(tx, &event)?;
-            let boarding = match (&check.ticket_id, approved) {
+            let boarding = match (&ticket_id, approved) {
                 (Some(ticket), true) => Some(board_in(tx, ticket, &check.lane, Method::Manual, Some(staff), Some(&detail), now)?),
                 _ => None,
             };
@@ -702,11 +930,50 @@ impl Store {
         })
     }
 
+    // ---- staff accounts ----
+
+    /// Adds a staff account; `password_hash` is the PHC string the console made (argon2).
+    /// An id already taken is refused, the existing account untouched.
+    pub fn add_staff(&self, id: &str, password_hash: &str, role: Role, now: i64) -> Result<()> {
+        self.write(|tx| {
+            if id.trim().is_empty() {
+                return rule("a staff id cannot be blank".into());
+            }
+            check_phc(password_hash)?;
+            let added = tx.execute(
+                "INSERT INTO staff (id, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+                params![id, password_hash, role, now],
+            )?;
+            if added == 0 {
+                return rule(format!("staff id '{id}' already exists; set its password instead of adding it again"));
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces a staff account's password hash; false when there is no such account.
+    pub fn set_staff_password(&self, id: &str, password_hash: &str) -> Result<bool> {
+        self.write(|tx| {
+            check_phc(password_hash)?;
+            Ok(tx.execute("UPDATE staff SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])? == 1)
+        })
+    }
+
+    pub fn staff(&self, id: &str) -> Result<Option<StaffRecord>> {
+        self.conn
+            .query_row("SELECT id, password_hash, role FROM staff WHERE id = ?1", [id], |r| {
+                Ok(StaffRecord { id: r.get(0)?, password_hash: r.get(1)?, role: r.get(2)? })
+            })
+            .optional()
+            .or_db(self)
+    }
+
     // ---- retention ----
 
     /// Purges the trips that departed more than `retention_s` before `now`: keeps their
     /// anonymous counts in `trip_counts`, blanks names, document hashes and masked numbers, and
-    /// deletes templates. Ticket rows, states and events stay (they hold no personal data).
+    /// deletes templates and photos. Ticket rows, states and events stay (they hold no personal
+    /// data).
     pub fn purge(&self, now: i64, retention_s: i64) -> Result<PurgeSummary> {
         let summary = self.write(|tx| {
             let trips: Vec<String> = tx
@@ -716,19 +983,16 @@ impl Store {
             let mut tickets = 0;
             for trip in &trips {
                 tx.execute(
-                    "INSERT OR REPLACE INTO trip_counts
-                         (trip_id, passengers, boarded_face, boarded_ticket_face, boarded_manual, refunded)
-                     SELECT ?1,
-                         (SELECT COUNT(*) FROM tickets WHERE trip_id = ?1 AND state <> 'refunded'),
-                         (SELECT COUNT(*) FROM events WHERE trip_id = ?1 AND outcome = 'boarded' AND method = 'face'),
-                         (SELECT COUNT(*) FROM events WHERE trip_id = ?1 AND outcome = 'boarded' AND method = 'ticket_face'),
-                         (SELECT COUNT(*) FROM events WHERE trip_id = ?1 AND outcome = 'boarded' AND method = 'manual'),
-                         (SELECT COUNT(*) FROM tickets WHERE trip_id = ?1 AND state = 'refunded')",
+                    &format!(
+                        "INSERT OR REPLACE INTO trip_counts
+                             (trip_id, passengers, boarded_face, boarded_ticket_face, boarded_manual, refunded)
+                         SELECT ?1, * FROM ({COUNTS_SQL})"
+                    ),
                     [trip],
                 )?;
                 tickets += tx.execute(
                     "UPDATE tickets SET name = NULL, document_hash = NULL, document_masked = NULL,
-                            template = NULL, template_model = NULL, updated_at = ?2
+                            template = NULL, template_model = NULL, photo = NULL, updated_at = ?2
                      WHERE trip_id = ?1",
                     params![trip, now],
                 )?;
@@ -754,18 +1018,18 @@ impl Store {
             .query_row(
                 "SELECT passengers, boarded_face, boarded_ticket_face, boarded_manual, refunded FROM trip_counts WHERE trip_id = ?1",
                 [trip_id],
-                |r| {
-                    Ok(TripCounts {
-                        passengers: r.get(0)?,
-                        boarded_face: r.get(1)?,
-                        boarded_ticket_face: r.get(2)?,
-                        boarded_manual: r.get(3)?,
-                        refunded: r.get(4)?,
-                    })
-                },
+                counts_row,
             )
             .optional()
             .or_db(self)
+    }
+
+    /// A trip's counts: those kept at its purge, else computed now as a purge would keep them.
+    pub fn boarding_counts(&self, trip_id: &str) -> Result<TripCounts> {
+        match self.trip_counts(trip_id)? {
+            Some(kept) => Ok(kept),
+            None => self.conn.query_row(COUNTS_SQL, [trip_id], counts_row).or_db(self),
+        }
     }
 }
 
@@ -810,8 +1074,57 @@ fn insert_event(tx: &Transaction<'_>, e: &NewEvent<'_>) -> std::result::Result<i
     Ok(tx.last_insert_rowid())
 }
 
-fn ticket_state(conn: &Connection, ticket_id: &str) -> rusqlite::Result<Option<TicketState>> {
-    conn.query_row("SELECT state FROM tickets WHERE id = ?1", [ticket_id], |r| r.get(0)).optional()
+/// After an update that skips refunded tickets: nothing changed is fine for a refunded ticket
+/// (it keeps nothing), an error for an unknown one.
+fn require_ticket(tx: &Transaction<'_>, ticket_id: &str, changed: usize) -> std::result::Result<(), Fail> {
+    let exists = changed > 0 || tx.query_row("SELECT 1 FROM tickets WHERE id = ?1", [ticket_id], |_| Ok(())).optional()?.is_some();
+    if !exists {
+        return rule(format!("no ticket {ticket_id}"));
+    }
+    Ok(())
+}
+
+/// The ticket and trip a resolution is about: the check's own, or the ticket staff name for a
+/// check that had none.
+fn resolved_ticket(
+    tx: &Transaction<'_>,
+    check: &ManualCheck,
+    named: Option<&str>,
+) -> std::result::Result<(Option<String>, Option<String>), Fail> {
+    match (check.ticket_id.as_deref(), named) {
+        (Some(own), Some(named)) if own != named => {
+            rule(format!("manual check {} is for ticket {own}, not {named}; a check's ticket cannot be changed", check.id))
+        }
+        (None, Some(named)) => {
+            let trip: Option<String> = tx.query_row("SELECT trip_id FROM tickets WHERE id = ?1", [named], |r| r.get(0)).optional()?;
+            match trip {
+                Some(trip) => Ok((Some(named.to_string()), Some(trip))),
+                None => rule(format!("no ticket {named} on any manifest here; manual check {} stays pending", check.id)),
+            }
+        }
+        _ => Ok((check.ticket_id.clone(), check.trip_id.clone())),
+    }
+}
+
+/// Refuses anything but a PHC hash string (`$argon2id$…`), so a password typed into the wrong
+/// place is never stored in clear.
+fn check_phc(password_hash: &str) -> std::result::Result<(), Fail> {
+    if !password_hash.starts_with('$') || password_hash.contains(char::is_whitespace) {
+        return rule("a staff password must be stored as a PHC hash string ($argon2id$…), never as the password".into());
+    }
+    Ok(())
+}
+
+/// Turns console search text into a `LIKE` operand (with `ESCAPE '\'`) matching it literally.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 const MANUAL_COLUMNS: &str = "id, created_at, lane, trip_id, ticket_id, reason, state, resolved_by, resolved_at, resolution";
@@ -832,6 +1145,16 @@ fn manual_row(r: &Row<'_>) -> rusqlite::Result<ManualCheck> {
         resolved_by: r.get(7)?,
         resolved_at: r.get(8)?,
         resolution: r.get(9)?,
+    })
+}
+
+fn counts_row(r: &Row<'_>) -> rusqlite::Result<TripCounts> {
+    Ok(TripCounts {
+        passengers: r.get(0)?,
+        boarded_face: r.get(1)?,
+        boarded_ticket_face: r.get(2)?,
+        boarded_manual: r.get(3)?,
+        refunded: r.get(4)?,
     })
 }
 
@@ -901,6 +1224,16 @@ sql_text!(Method, "boarding method":
     Method::TicketFace => "ticket_face",
     Method::Manual => "manual",
 );
+sql_text!(Role, "staff role":
+    Role::Staff => "staff",
+    Role::Supervisor => "supervisor",
+);
+sql_text!(PassengerStatus, "passenger status":
+    PassengerStatus::Boarded => "boarded",
+    PassengerStatus::NotYet => "not_yet",
+    PassengerStatus::Manual => "manual",
+    PassengerStatus::Refunded => "refunded",
+);
 sql_text!(ManualState, "manual check state":
     ManualState::Pending => "pending",
     ManualState::Approved => "approved",
@@ -922,6 +1255,12 @@ mod tests {
             let ToSqlOutput::Borrowed(ValueRef::Text(text)) = value.to_sql().expect("to sql") else { panic!("text") };
             assert_eq!(format!("\"{}\"", String::from_utf8_lossy(text)), word);
         }
+        for (value, word) in [(Role::Staff, "staff"), (Role::Supervisor, "supervisor")] {
+            assert_eq!(serde_json::to_string(&value).expect("serialises"), format!("\"{word}\""));
+            assert_eq!(Role::column_result(ValueRef::Text(word.as_bytes())).expect("parses"), value);
+        }
+        let status = PassengerStatus::column_result(ValueRef::Text(b"not_yet")).expect("parses");
+        assert_eq!(serde_json::to_string(&status).expect("serialises"), "\"not_yet\"");
         let err = TicketState::column_result(ValueRef::Text(b"lost")).expect_err("unknown").to_string();
         assert!(err.contains("ticket state 'lost'"), "{err}");
     }
@@ -950,6 +1289,33 @@ mod tests {
         let err = store.import_tickets("G1", &tickets, &keys, 1).expect_err("full").to_string();
         assert!(err.contains("database or disk is full") && err.contains("m.db"), "{err}");
         assert!(store.tickets_of_trip("G1").expect("reads").is_empty(), "rolled back whole");
+    }
+
+    #[test]
+    fn a_version_1_database_gains_photos_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let v1 = Connection::open(&path).expect("creates");
+        v1.execute_batch(MIGRATIONS[0]).expect("version 1");
+        v1.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO trips (id, route, departure, gate) VALUES ('G1', 'r', 0, '1');
+             INSERT INTO tickets (id, trip_id, seat, name, document_type, child, state, updated_at)
+             VALUES ('T1', 'G1', '1', 'Li', 'passport', 0, 'refunded', 0);",
+        )
+        .expect("a row");
+        drop(v1);
+        let store = Store::open(&path).expect("migrates");
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("reads");
+        assert_eq!(version, 2);
+        assert_eq!(store.ticket("T1").expect("reads").expect("kept").name.as_deref(), Some("Li"));
+        let keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
+        assert_eq!(store.photo("T1", &keys).expect("reads"), None);
+    }
+
+    #[test]
+    fn escapes_like_wildcards() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
     }
 
     #[test]

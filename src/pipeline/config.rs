@@ -15,6 +15,12 @@ pub struct LaneConfig {
     pub lane: String,
     /// Camera: `/dev/video0` or `0`, an `rtsp://` URL, a video file or an image folder.
     pub source: String,
+    /// Decide through the station service at this address (`boardcheck serve`), sharing one
+    /// boarding state with the station's other lanes; the service says which trips this lane
+    /// boards. Without it, the lane decides against the database itself.
+    pub service_url: Option<String>,
+    /// The lane's token for the service (the file `station.toml` names for this lane).
+    pub token_file: Option<PathBuf>,
     /// The station database (see `boardcheck manifest import`).
     pub db: Option<PathBuf>,
     /// The station key file (default: station.key beside the database).
@@ -51,6 +57,8 @@ impl Default for LaneConfig {
         LaneConfig {
             lane: "lane-1".to_string(),
             source: "0".to_string(),
+            service_url: None,
+            token_file: None,
             db: None,
             key: None,
             gate: None,
@@ -74,12 +82,20 @@ impl Default for OutputsConfig {
 impl LaneConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let config: LaneConfig = toml::from_str(&text).map_err(|e| Error::Config { path: path.to_path_buf(), reason: e.to_string() })?;
-        if config.gate.is_none() && config.trips.is_empty() {
-            return Err(Error::Config {
-                path: path.to_path_buf(),
-                reason: "say which trips this lane boards: `gate = \"…\"` or `trips = [\"…\"]`".to_string(),
-            });
+        let mut config: LaneConfig =
+            toml::from_str(&text).map_err(|e| Error::Config { path: path.to_path_buf(), reason: e.to_string() })?;
+        let bad = |reason: &str| Err(Error::Config { path: path.to_path_buf(), reason: reason.to_string() });
+        let says_trips = config.gate.is_some() || !config.trips.is_empty();
+        match (&config.service_url, says_trips) {
+            (None, false) => return bad("say which trips this lane boards: `gate = \"…\"` or `trips = [\"…\"]`"),
+            (Some(_), true) => {
+                return bad("with `service_url`, station.toml says which trips this lane boards: remove `gate` and `trips` here")
+            }
+            (Some(_), false) if config.token_file.is_none() => return bad("with `service_url`, give the lane's `token_file`"),
+            _ => {}
+        }
+        if let Some(token) = &mut config.token_file {
+            *token = path.parent().unwrap_or(Path::new(".")).join(&*token);
         }
         Ok(config)
     }
@@ -115,5 +131,15 @@ mod tests {
     #[test]
     fn a_lane_must_serve_something() {
         assert!(load("source = \"0\"\n").expect_err("refused").to_string().contains("gate"));
+    }
+
+    #[test]
+    fn a_service_lane_names_its_token_and_not_its_trips() {
+        let config = load("service_url = \"http://127.0.0.1:8700\"\ntoken_file = \"lane.token\"\n").expect("loads");
+        assert!(config.token_file.is_some_and(|t| t.ends_with("lane.token") && t.is_absolute()));
+        let both = load("service_url = \"http://x\"\ntoken_file = \"t\"\ngate = \"3\"\n").expect_err("refused").to_string();
+        assert!(both.contains("station.toml"), "{both}");
+        let tokenless = load("service_url = \"http://x\"\n").expect_err("refused").to_string();
+        assert!(tokenless.contains("token_file"), "{tokenless}");
     }
 }

@@ -14,45 +14,42 @@
 //! kept (PIPL).
 
 pub mod config;
+pub mod decider;
 pub mod link;
 pub mod sinks;
 mod stages;
 pub mod stats;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::boarding::kiosk::KioskView;
-use crate::boarding::{Candidate, Decision, Policy};
+use crate::boarding::{Candidate, Decision};
 use crate::error::Result;
 use crate::face::FaceEngine;
 use crate::ingest::FrameSource;
 use crate::manifest::store::Store;
-use stats::StageStats;
+pub use decider::{Decider, LocalDecider, Observation};
+use stats::{LiveStats, StageStats};
 
 /// How a lane runs.
 #[derive(Debug, Clone)]
 pub struct LaneOptions {
-    pub lane: String,
-    pub policy: Policy,
     /// Keep only the latest frame between stages (live cameras) instead of every frame.
     pub drop_stale: bool,
     /// Frames of one track embedded at most (the rest only tracked).
     pub max_embeds_per_track: u32,
     /// Embed a track again only if its quality improved, or after this many frames.
     pub reembed_after_frames: u64,
+    /// Where the running lane publishes frame counts and stage times (the service's health view).
+    pub live: Arc<LiveStats>,
 }
 
 impl Default for LaneOptions {
     fn default() -> Self {
-        LaneOptions {
-            lane: "lane-1".to_string(),
-            policy: Policy::default(),
-            drop_stale: true,
-            max_embeds_per_track: 5,
-            reembed_after_frames: 3,
-        }
+        LaneOptions { drop_stale: true, max_embeds_per_track: 5, reembed_after_frames: 3, live: Arc::default() }
     }
 }
 
@@ -99,12 +96,11 @@ pub struct LaneReport {
 pub fn run(
     engine: &FaceEngine,
     source: Box<dyn FrameSource>,
-    manifest: &LaneManifest,
-    store: &Store,
+    decider: &mut dyn Decider,
     sinks: &mut [Box<dyn DecisionSink>],
     options: &LaneOptions,
 ) -> Result<LaneReport> {
-    stages::run(engine, source, manifest, store, sinks, options)
+    stages::run(engine, source, decider, sinks, options)
 }
 
 impl LaneManifest {

@@ -7,17 +7,15 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 use image::RgbImage;
 
+use super::decider::{Decider, Observation};
 use super::link::{link, LinkSender};
-use super::stats::StageStats;
-use super::{DecisionSink, LaneDecision, LaneManifest, LaneOptions, LaneReport};
-use crate::boarding::{self, kiosk, Evidence, FrameEvidence, Intent};
-use crate::clock::unix_now;
+use super::stats::{LiveStats, StageStats};
+use super::{DecisionSink, LaneDecision, LaneOptions, LaneReport};
+use crate::boarding::kiosk;
 use crate::error::{Error, Result};
 use crate::face::detect::{BBox, Detection};
-use crate::face::embed::similarity;
 use crate::face::FaceEngine;
 use crate::ingest::FrameSource;
-use crate::manifest::store::Store;
 use crate::track::{Track, Tracker};
 
 /// What travels down the pipeline with every frame.
@@ -60,8 +58,24 @@ struct EmbeddedFrame {
     ended: Vec<Track>,
 }
 
-/// Per-item processing times of one stage, in milliseconds.
-type Times = Vec<f64>;
+/// Per-item processing times of one stage in milliseconds, also published live.
+struct Times<'a> {
+    stage: &'static str,
+    samples: Vec<f64>,
+    live: &'a LiveStats,
+}
+
+impl<'a> Times<'a> {
+    fn new(stage: &'static str, live: &'a LiveStats) -> Self {
+        Times { stage, samples: Vec::new(), live }
+    }
+
+    fn since(&mut self, t: Instant) {
+        let ms = elapsed_ms(t);
+        self.samples.push(ms);
+        self.live.record(self.stage, ms);
+    }
+}
 
 fn elapsed_ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
@@ -70,12 +84,12 @@ fn elapsed_ms(since: Instant) -> f64 {
 pub(super) fn run(
     engine: &FaceEngine,
     mut source: Box<dyn FrameSource>,
-    manifest: &LaneManifest,
-    store: &Store,
+    decider: &mut dyn Decider,
     sinks: &mut [Box<dyn DecisionSink>],
     options: &LaneOptions,
 ) -> Result<LaneReport> {
     let started = Instant::now();
+    let live = &*options.live;
     let (captured_tx, captured_rx, dropped_capture) = link(options.drop_stale);
     let (detected_tx, detected_rx, dropped_detect) = link(options.drop_stale);
     let (tracked_tx, tracked_rx, dropped_track) = link(false); // ended tracks must not be lost
@@ -83,13 +97,13 @@ pub(super) fn run(
     let (embedded_tx, embedded_rx, dropped_embed) = link(false);
 
     let outcome = std::thread::scope(|scope| {
-        let capture = scope.spawn(move || capture_stage(source.as_mut(), captured_tx));
-        let detect = scope.spawn(move || detect_stage(engine, captured_rx, detected_tx));
-        let track = scope.spawn(move || track_stage(detected_rx, tracked_tx));
+        let capture = scope.spawn(move || capture_stage(source.as_mut(), live, captured_tx));
+        let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
+        let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
         let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, assessed_tx));
-        let embed = scope.spawn(move || embed_stage(engine, assessed_rx, embedded_tx));
-        let decided = decide_stage(manifest, store, sinks, options, embedded_rx);
-        let join = |name: &str, r: std::thread::Result<Result<Times>>| {
+        let embed = scope.spawn(move || embed_stage(engine, live, assessed_rx, embedded_tx));
+        let decided = decide_stage(decider, sinks, live, embedded_rx);
+        let join = |name: &str, r: std::thread::Result<Result<Vec<f64>>>| {
             r.map_err(|_| Error::Inference { id: name.to_string(), reason: "stage thread panicked".to_string() })?
         };
         let capture =
@@ -127,10 +141,11 @@ pub(super) fn run(
 struct CaptureReport {
     frames: u64,
     unreadable: u64,
-    times: Times,
+    times: Vec<f64>,
 }
 
-fn capture_stage(source: &mut dyn FrameSource, out: LinkSender<(Meta, RgbImage)>) -> Result<CaptureReport> {
+fn capture_stage(source: &mut dyn FrameSource, live: &LiveStats, out: LinkSender<(Meta, RgbImage)>) -> Result<CaptureReport> {
+    let mut times = Times::new("capture", live);
     let mut report = CaptureReport { frames: 0, unreadable: 0, times: Vec::new() };
     loop {
         let t = Instant::now();
@@ -138,7 +153,8 @@ fn capture_stage(source: &mut dyn FrameSource, out: LinkSender<(Meta, RgbImage)>
             Some(frame) => frame,
             None => break,
         };
-        report.times.push(elapsed_ms(t));
+        times.since(t);
+        live.frame_read();
         report.frames += 1;
         let meta = Meta { index: frame.index, timestamp_ms: frame.timestamp_ms, captured: t };
         if !out.send((meta, frame.image)) {
@@ -146,42 +162,43 @@ fn capture_stage(source: &mut dyn FrameSource, out: LinkSender<(Meta, RgbImage)>
         }
     }
     report.unreadable = source.skipped();
+    report.times = times.samples;
     Ok(report)
 }
 
-fn detect_stage(engine: &FaceEngine, input: Receiver<(Meta, RgbImage)>, out: LinkSender<Detected>) -> Result<Times> {
-    let mut times = Vec::new();
+fn detect_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<(Meta, RgbImage)>, out: LinkSender<Detected>) -> Result<Vec<f64>> {
+    let mut times = Times::new("detect", live);
     for (meta, image) in input {
         let t = Instant::now();
         let detections = engine.detect(&image)?;
-        times.push(elapsed_ms(t));
+        times.since(t);
         if !out.send(Detected { meta, image, detections }) {
             break;
         }
     }
-    Ok(times)
+    Ok(times.samples)
 }
 
-fn track_stage(input: Receiver<Detected>, out: LinkSender<Tracked>) -> Result<Times> {
+fn track_stage(live: &LiveStats, input: Receiver<Detected>, out: LinkSender<Tracked>) -> Result<Vec<f64>> {
     let mut tracker = Tracker::default();
-    let mut times = Vec::new();
+    let mut times = Times::new("track", live);
     let mut last_meta = None;
     for d in input {
         let t = Instant::now();
         let boxes: Vec<BBox> = d.detections.iter().map(|det| det.bbox).collect();
         let assignment = tracker.update(d.meta.index, &boxes);
         let faces = assignment.track_ids.into_iter().zip(d.detections).collect();
-        times.push(elapsed_ms(t));
+        times.since(t);
         last_meta = Some((d.meta.index, d.meta.timestamp_ms));
         if !out.send(Tracked { meta: d.meta, image: d.image, faces, ended: assignment.ended }) {
-            return Ok(times);
+            return Ok(times.samples);
         }
     }
     // The source ended: every open track ends with it.
     let (index, timestamp_ms) = last_meta.unwrap_or((0, 0.0));
     let meta = Meta { index, timestamp_ms, captured: Instant::now() };
     out.send(Tracked { meta, image: RgbImage::new(1, 1), faces: Vec::new(), ended: tracker.finish() });
-    Ok(times)
+    Ok(times.samples)
 }
 
 /// What the assess stage remembers of a track to choose its frames.
@@ -199,9 +216,9 @@ struct Selection {
 /// while walking up are blurred and fool the anti-spoofing model, so they are not used.
 const SETTLED_CHANGE: f32 = 0.06;
 
-fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Tracked>, out: LinkSender<AssessedFrame>) -> Result<Times> {
+fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Tracked>, out: LinkSender<AssessedFrame>) -> Result<Vec<f64>> {
     let mut selections: HashMap<u64, Selection> = HashMap::new();
-    let mut times = Vec::new();
+    let mut times = Times::new("assess", &options.live);
     for tracked in input {
         let t = Instant::now();
         let mut faces = Vec::new();
@@ -234,53 +251,52 @@ fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Trac
         for ended in &tracked.ended {
             selections.remove(&ended.id);
         }
-        times.push(elapsed_ms(t));
+        times.since(t);
         // The frame itself goes no further: live images are not kept.
         if !out.send(AssessedFrame { meta: tracked.meta, faces, ended: tracked.ended }) {
             break;
         }
     }
-    Ok(times)
+    Ok(times.samples)
 }
 
-fn embed_stage(engine: &FaceEngine, input: Receiver<AssessedFrame>, out: LinkSender<EmbeddedFrame>) -> Result<Times> {
-    let mut times = Vec::new();
+fn embed_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<AssessedFrame>, out: LinkSender<EmbeddedFrame>) -> Result<Vec<f64>> {
+    let mut times = Times::new("embed", live);
     for frame in input {
         let t = Instant::now();
         let (crops, chosen): (Vec<RgbImage>, Vec<(u64, bool)>) =
             frame.faces.into_iter().filter_map(|f| f.aligned.map(|a| (a, (f.track, f.spoof)))).unzip();
         let embeddings = if crops.is_empty() { Vec::new() } else { engine.embed(&crops)? };
         let faces = chosen.into_iter().zip(embeddings).map(|((track, spoof), e)| (track, spoof, e)).collect();
-        times.push(elapsed_ms(t));
+        times.since(t);
         if !out.send(EmbeddedFrame { meta: frame.meta, faces, ended: frame.ended }) {
             break;
         }
     }
-    Ok(times)
+    Ok(times.samples)
 }
 
 struct DecideReport {
     decisions: usize,
     undecided: Vec<u64>,
-    times: Times,
-    e2e: Times,
+    times: Vec<f64>,
+    e2e: Vec<f64>,
 }
 
 /// Evidence gathered for one track.
 #[derive(Default)]
 struct TrackEvidence {
-    frames: Vec<FrameEvidence>,
+    observations: Vec<Observation>,
     decided: bool,
 }
 
 fn decide_stage(
-    manifest: &LaneManifest,
-    store: &Store,
+    decider: &mut dyn Decider,
     sinks: &mut [Box<dyn DecisionSink>],
-    options: &LaneOptions,
+    live: &LiveStats,
     input: Receiver<EmbeddedFrame>,
 ) -> Result<DecideReport> {
-    let serves = |trip: &str| manifest.served_trips.contains(trip);
+    let mut times = Times::new("decide", live);
     let mut tracks: HashMap<u64, TrackEvidence> = HashMap::new();
     let mut report = DecideReport { decisions: 0, undecided: Vec::new(), times: Vec::new(), e2e: Vec::new() };
     for frame in input {
@@ -290,18 +306,8 @@ fn decide_stage(
             if evidence.decided {
                 continue;
             }
-            let scores = manifest.candidates.iter().map(|c| similarity(&embedding, &c.template)).collect();
-            evidence.frames.push(FrameEvidence { usable: true, spoof, scores });
-            let intent = boarding::decide(
-                &Evidence::Face { frames: evidence.frames.clone(), attempts: 1 },
-                &manifest.candidates,
-                &serves,
-                &options.policy,
-            );
-            if intent == Intent::KeepLooking {
-                continue;
-            }
-            let Some(decision) = boarding::apply(store, &options.lane, &intent, unix_now())? else { continue };
+            evidence.observations.push(Observation { spoof, embedding });
+            let Some(decision) = decider.decide(track, &evidence.observations)? else { continue };
             evidence.decided = true;
             report.decisions += 1;
             let lane_decision = LaneDecision {
@@ -321,8 +327,10 @@ fn decide_stage(
                 report.undecided.push(ended.id);
             }
         }
-        report.times.push(elapsed_ms(t));
+        times.since(t);
         report.e2e.push(elapsed_ms(frame.meta.captured));
+        live.record("e2e", elapsed_ms(frame.meta.captured));
     }
+    report.times = times.samples;
     Ok(report)
 }

@@ -1,6 +1,50 @@
 //! Latency percentiles per stage, for the lane summary and `boardcheck bench`.
 
-use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// What a running lane publishes while it runs: frames read, and recent per-stage times for
+/// whoever drains them (the station service's health report). Bounded: undrained samples
+/// beyond [`LiveStats::MAX_SAMPLES`] are dropped, never accumulated.
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    frames: AtomicU64,
+    samples: Mutex<Vec<StageSample>>,
+}
+
+/// One stage's time for one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageSample {
+    pub stage: String,
+    pub ms: f64,
+}
+
+impl LiveStats {
+    pub const MAX_SAMPLES: usize = 4096;
+
+    pub fn frame_read(&self) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
+    pub fn record(&self, stage: &str, ms: f64) {
+        if let Ok(mut samples) = self.samples.lock() {
+            if samples.len() < Self::MAX_SAMPLES {
+                samples.push(StageSample { stage: stage.to_string(), ms });
+            }
+        }
+    }
+
+    /// The samples recorded since the last call.
+    pub fn drain(&self) -> Vec<StageSample> {
+        self.samples.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
+    }
+}
 
 /// p50/p95/p99 of one stage's per-item times, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]

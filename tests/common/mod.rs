@@ -2,6 +2,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod browser;
+pub mod station;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -1,0 +1,112 @@
+//! `boardcheck serve --config station.toml` and `boardcheck staff …`: the station service and
+//! its staff accounts.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+
+use boardcheck::clock::unix_now;
+use boardcheck::console::auth::hash_password;
+use boardcheck::console::config::StationConfig;
+use boardcheck::manifest::store::Store;
+use boardcheck::manifest::Role;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The station's configuration.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    boardcheck::console::serve(&args.config)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct StaffArgs {
+    #[command(subcommand)]
+    command: StaffCommand,
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff account; the password is read from standard input (one line).
+    Add(StaffAdd),
+    /// Set a new password (read from standard input) for an existing account.
+    Password(StaffPassword),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// Resolves manual checks, sees lanes and the manifest board.
+    Staff,
+    /// Also sees reports.
+    Supervisor,
+}
+
+#[derive(Args)]
+struct StaffAdd {
+    /// The staff id used to log in (the audit log names it).
+    id: String,
+    #[arg(long, value_enum, default_value = "staff")]
+    role: RoleArg,
+    /// The station's configuration (its database gets the account).
+    #[arg(long)]
+    config: PathBuf,
+}
+
+#[derive(Args)]
+struct StaffPassword {
+    id: String,
+    #[arg(long)]
+    config: PathBuf,
+}
+
+pub fn staff(args: StaffArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        StaffCommand::Add(add) => {
+            let store = open_store(&add.config)?;
+            let role = match add.role {
+                RoleArg::Staff => Role::Staff,
+                RoleArg::Supervisor => Role::Supervisor,
+            };
+            store.add_staff(&add.id, &hash_password(&read_password()?)?, role, unix_now())?;
+            eprintln!("staff account '{}' added", add.id);
+        }
+        StaffCommand::Password(change) => {
+            let store = open_store(&change.config)?;
+            if !store.set_staff_password(&change.id, &hash_password(&read_password()?)?)? {
+                bail!("no staff account '{}'", change.id);
+            }
+            eprintln!("password of '{}' changed", change.id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_store(config: &std::path::Path) -> anyhow::Result<Store> {
+    let config = StationConfig::load(config)?;
+    if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(Store::open(&config.db)?)
+}
+
+/// One line from standard input: a password never goes on the command line (shell history,
+/// the process list).
+fn read_password() -> anyhow::Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}

@@ -1,0 +1,168 @@
+//! A real station service for the integration tests: a temporary station folder with
+//! `station.toml`, two staff accounts, one trip imported from fixture ID photos, and
+//! `boardcheck serve` running on a free loopback port (killed when dropped).
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::fixture;
+
+pub const STAFF: (&str, &str) = ("li", "li-password-1");
+pub const SUPERVISOR: (&str, &str) = ("wang", "wang-password-1");
+/// The trip boarding at gate 3, departing 30 minutes after the station starts.
+pub const TRIP: &str = "G3-0900";
+
+pub struct TestStation {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub config: PathBuf,
+    serve: Child,
+}
+
+/// Runs the boardcheck binary to completion.
+pub fn boardcheck(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("boardcheck runs");
+    if let Some(text) = stdin {
+        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("writes stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("boardcheck finishes")
+}
+
+fn must(output: Output, what: &str) -> Output {
+    assert!(output.status.success(), "{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+impl TestStation {
+    /// Lanes `lane-1` and `lane-2`, both at gate 3. Tickets: `G3-01` (Obama's photo), `G3-02`
+    /// (Biden's photo, a child: always a manual check), `G3-03` (no photo).
+    pub fn start() -> TestStation {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let config = dir.path().join("station.toml");
+        let text = format!(
+            "listen = \"127.0.0.1:{port}\"\nlogin_max_failures = 5\nlogin_lockout_s = 60\n\
+             [[lanes]]\nname = \"lane-1\"\ngate = \"3\"\ntoken_file = \"lane-1.token\"\n\
+             [[lanes]]\nname = \"lane-2\"\ngate = \"3\"\ntoken_file = \"lane-2.token\"\n"
+        );
+        std::fs::write(&config, text).expect("writes station.toml");
+        let config_arg = config.to_string_lossy().to_string();
+        must(boardcheck(&["staff", "add", STAFF.0, "--role", "staff", "--config", &config_arg], Some(STAFF.1)), "staff add");
+        must(boardcheck(&["staff", "add", SUPERVISOR.0, "--role", "supervisor", "--config", &config_arg], Some(SUPERVISOR.1)), "staff add");
+        import_trip(dir.path());
+        let serve = Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+            .args(["serve", "--config", &config_arg])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts");
+        let station = TestStation { dir, url: format!("http://127.0.0.1:{port}"), config, serve };
+        station.wait_until_up();
+        station
+    }
+
+    fn wait_until_up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if ureq::get(&format!("{}/healthz", self.url)).call().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the station service did not come up at {}", self.url);
+    }
+
+    pub fn lane_token(&self, lane: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{lane}.token"))).expect("the service wrote the lane token").trim().to_string()
+    }
+
+    /// Runs `boardcheck lane` for `lane` over an image folder, through the service.
+    pub fn run_lane(&self, lane: &str, frames: &Path) -> Output {
+        let lane_toml = self.dir.path().join(format!("{lane}.toml"));
+        let text = format!(
+            "lane = \"{lane}\"\nsource = \"{}\"\nservice_url = \"{}\"\ntoken_file = \"{lane}.token\"\n",
+            frames.display(),
+            self.url
+        );
+        std::fs::write(&lane_toml, text).expect("writes lane.toml");
+        must(boardcheck(&["lane", "--config", &lane_toml.to_string_lossy()], None), "lane")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("station.db")
+    }
+}
+
+impl Drop for TestStation {
+    fn drop(&mut self) {
+        let _ = self.serve.kill();
+        let _ = self.serve.wait();
+    }
+}
+
+fn import_trip(dir: &Path) {
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).expect("photos folder");
+    std::fs::copy(fixture("obama.jpg"), photos.join("G3-01.jpg")).expect("copies");
+    std::fs::copy(fixture("biden.jpg"), photos.join("G3-02.jpg")).expect("copies");
+    let export = dir.join("export.csv");
+    std::fs::write(
+        &export,
+        "ticket_id,seat,name,document_type,document_number,child,refunded\n\
+         G3-01,01,Barack Obama,passport,P12345678,0,0\n\
+         G3-02,02,Joe Biden,id_card,110101201001011234,1,0\n\
+         G3-03,03,Li Lei,id_card,110101199001011234,0,0\n",
+    )
+    .expect("writes export");
+    let departure = (boardcheck::clock::unix_now() + 30 * 60).to_string();
+    let db = dir.join("station.db");
+    must(
+        boardcheck(
+            &[
+                "manifest",
+                "import",
+                "--trip",
+                TRIP,
+                "--route",
+                "Hefei → Nanjing",
+                "--departure",
+                &departure,
+                "--gate",
+                "3",
+                "--file",
+                &export.to_string_lossy(),
+                "--photos",
+                &photos.to_string_lossy(),
+                "--db",
+                &db.to_string_lossy(),
+            ],
+            None,
+        ),
+        "manifest import",
+    );
+}
+
+/// A folder of `n` copies of a fixture photo, as lane frames.
+pub fn frames_of(name: &str, n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photo = image::open(fixture(name)).expect("fixture").to_rgb8();
+    let frame = image::imageops::resize(&photo, 455, 568, image::imageops::FilterType::Triangle);
+    for i in 0..n {
+        frame.save(dir.path().join(format!("{i:03}.png"))).expect("saves");
+    }
+    dir
+}

@@ -1,0 +1,219 @@
+//! The station service over HTTP, against a real `boardcheck serve`: who may call what
+//! (sessions, CSRF, throttling, lane tokens, roles), hostile search strings, two lanes racing
+//! for one ticket, and a lane process deciding through the service.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::station::{frames_of, TestStation, STAFF, SUPERVISOR, TRIP};
+use serde_json::{json, Value};
+use ureq::http::Response;
+use ureq::Body;
+
+/// An HTTP client that reports every status instead of failing on 4xx/5xx.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn status(r: &Response<Body>) -> u16 {
+    r.status().as_u16()
+}
+
+/// Logs in; returns the cookie header value and the CSRF token.
+fn login(station: &TestStation, (staff, password): (&str, &str)) -> (String, String) {
+    let mut r =
+        agent().post(&format!("{}/api/login", station.url)).send_json(json!({ "staff": staff, "password": password })).expect("login");
+    assert_eq!(status(&r), 200, "login as {staff}");
+    let set_cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie").to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().expect("name=value").to_string();
+    let body: Value = r.body_mut().read_json().expect("JSON");
+    (cookie, body["csrf"].as_str().expect("csrf").to_string())
+}
+
+const STAFF_GETS: &[&str] = &[
+    "/api/session",
+    "/api/lanes",
+    "/api/stream",
+    "/api/manual",
+    "/api/manual/1/photo",
+    "/api/trips",
+    "/api/trips/G3-0900/passengers?q=01",
+    "/api/reports/day",
+    "/api/reports/day/chart.svg",
+    "/api/reports/month?month=2026-11",
+    "/api/reports/month/chart.svg",
+    "/api/reports/trip/G3-0900",
+];
+
+#[test]
+fn who_may_call_what() {
+    let station = TestStation::start();
+    let http = agent();
+    let url = |path: &str| format!("{}{path}", station.url);
+
+    // No session: every staff API is 401, and so is every lane API without a token.
+    for path in STAFF_GETS {
+        assert_eq!(status(&http.get(&url(path)).call().expect("answers")), 401, "GET {path}");
+    }
+    for path in ["/api/manual/1", "/api/logout"] {
+        assert_eq!(status(&http.post(&url(path)).send_json(json!({})).expect("answers")), 401, "POST {path}");
+    }
+    let observe = json!({ "track": 1, "observations": [] });
+    assert_eq!(status(&http.post(&url("/api/lane/observe")).send_json(&observe).expect("answers")), 401);
+    assert_eq!(status(&http.get(&url("/api/lane/results?wait=false")).call().expect("answers")), 401);
+
+    // A lane token is not a staff session, in either place a browser could put it.
+    let token = station.lane_token("lane-1");
+    let bearer = format!("Bearer {token}");
+    let as_lane = http.get(&url("/api/manual")).header("Authorization", &bearer).call().expect("answers");
+    assert_eq!(status(&as_lane), 401);
+    let as_cookie = http.get(&url("/api/manual")).header("Cookie", &format!("boardcheck_session={token}")).call().expect("answers");
+    assert_eq!(status(&as_cookie), 401);
+    let lane_ok = http.post(&url("/api/lane/observe")).header("Authorization", &bearer).send_json(&observe).expect("answers");
+    assert_eq!(status(&lane_ok), 200, "the token works where it belongs");
+
+    // A staff session: reads work; a state change needs the CSRF token.
+    let (cookie, csrf) = login(&station, STAFF);
+    for path in ["/api/session", "/api/lanes", "/api/manual", "/api/trips"] {
+        assert_eq!(status(&http.get(&url(path)).header("Cookie", &cookie).call().expect("answers")), 200, "GET {path}");
+    }
+    let resolve = json!({ "approve": true, "reason": "checked" });
+    let no_csrf = http.post(&url("/api/manual/999")).header("Cookie", &cookie).send_json(&resolve).expect("answers");
+    assert_eq!(status(&no_csrf), 403);
+    let wrong_csrf =
+        http.post(&url("/api/manual/999")).header("Cookie", &cookie).header("X-CSRF-Token", "forged").send_json(&resolve).expect("answers");
+    assert_eq!(status(&wrong_csrf), 403);
+    let with_csrf =
+        http.post(&url("/api/manual/999")).header("Cookie", &cookie).header("X-CSRF-Token", &csrf).send_json(&resolve).expect("answers");
+    assert_eq!(status(&with_csrf), 404, "past the guards: there is no check 999");
+    // A staff session is not a lane.
+    let staff_as_lane = http.post(&url("/api/lane/observe")).header("Cookie", &cookie).send_json(&observe).expect("answers");
+    assert_eq!(status(&staff_as_lane), 401);
+    // Reports are for supervisors.
+    assert_eq!(status(&http.get(&url("/api/reports/day")).header("Cookie", &cookie).call().expect("answers")), 403);
+    let (boss, _) = login(&station, SUPERVISOR);
+    let mut report = http.get(&url("/api/reports/trip/G3-0900")).header("Cookie", &boss).call().expect("answers");
+    assert_eq!(status(&report), 200);
+    let report: Value = report.body_mut().read_json().expect("JSON");
+    assert_eq!(report["totals"]["passengers"], 3, "{report}");
+    let mut csv = http.get(&url("/api/reports/trip/G3-0900?format=csv")).header("Cookie", &boss).call().expect("answers");
+    assert!(csv.body_mut().read_to_string().expect("text").contains("G3-0900"));
+    let chart = http.get(&url("/api/reports/day/chart.svg")).header("Cookie", &boss).call().expect("answers");
+    assert_eq!(chart.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/svg+xml"));
+
+    // Logging out needs the token too, and ends the session.
+    let logout_forged = http.post(&url("/api/logout")).header("Cookie", &cookie).send_json(json!({})).expect("answers");
+    assert_eq!(status(&logout_forged), 403);
+    let logout =
+        http.post(&url("/api/logout")).header("Cookie", &cookie).header("X-CSRF-Token", &csrf).send_json(json!({})).expect("answers");
+    assert_eq!(status(&logout), 204);
+    assert_eq!(status(&http.get(&url("/api/session")).header("Cookie", &cookie).call().expect("answers")), 401);
+}
+
+#[test]
+fn wrong_passwords_are_throttled_even_before_the_right_one() {
+    let station = TestStation::start();
+    let http = agent();
+    let login_url = format!("{}/api/login", station.url);
+    for attempt in 1..=5 {
+        let r = http.post(&login_url).send_json(json!({ "staff": STAFF.0, "password": format!("guess-{attempt}") })).expect("answers");
+        assert_eq!(status(&r), 401, "attempt {attempt}");
+    }
+    let mut locked = http.post(&login_url).send_json(json!({ "staff": STAFF.0, "password": STAFF.1 })).expect("answers");
+    assert_eq!(status(&locked), 429);
+    assert!(locked.headers().get("retry-after").is_some());
+    let said: Value = locked.body_mut().read_json().expect("JSON");
+    assert!(said["error"].as_str().is_some_and(|e| e.contains("try again")), "{said}");
+    // An unknown id answers like a wrong password (and is throttled the same way).
+    let unknown = http.post(&login_url).send_json(json!({ "staff": "nobody", "password": "whatever1" })).expect("answers");
+    assert!([401, 429].contains(&status(&unknown)));
+}
+
+#[test]
+fn hostile_search_strings_match_nothing_and_change_nothing() {
+    let station = TestStation::start();
+    let (cookie, _) = login(&station, STAFF);
+    let search = |q: &str| -> Value {
+        let mut r = agent()
+            .get(&format!("{}/api/trips/{TRIP}/passengers", station.url))
+            .query("q", q)
+            .header("Cookie", &cookie)
+            .call()
+            .expect("answers");
+        assert_eq!(status(&r), 200, "q={q}");
+        r.body_mut().read_json().expect("JSON")
+    };
+    for hostile in ["' OR '1'='1", "%", "_", "\"; DROP TABLE tickets; --", "1' UNION SELECT name FROM staff --"] {
+        assert_eq!(search(hostile), json!([]), "q={hostile}");
+    }
+    let found = search("obama");
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["ticket"], "G3-01");
+    assert_eq!(found[0]["document_masked"], "P123*5678", "staff see the masked number only");
+    let everyone = agent()
+        .get(&format!("{}/api/trips/{TRIP}/passengers", station.url))
+        .header("Cookie", &cookie)
+        .call()
+        .expect("answers")
+        .body_mut()
+        .read_json::<Value>()
+        .expect("JSON");
+    assert_eq!(everyone.as_array().map(Vec::len), Some(3), "the tables are intact: {everyone}");
+}
+
+#[test]
+fn two_lanes_racing_for_one_ticket_board_it_once() {
+    let station = TestStation::start();
+    let obama = common::main_face("obama2.jpg").embedding;
+    let observations: Vec<Value> = (0..3).map(|_| json!({ "spoof": false, "embedding": obama })).collect();
+    let body = Arc::new(json!({ "track": 7, "observations": observations }));
+    let lanes = 8;
+    let barrier = Arc::new(Barrier::new(lanes));
+    let answers: Vec<Value> = (0..lanes)
+        .map(|i| {
+            let (body, barrier) = (body.clone(), barrier.clone());
+            let bearer = format!("Bearer {}", station.lane_token(if i % 2 == 0 { "lane-1" } else { "lane-2" }));
+            let url = format!("{}/api/lane/observe", station.url);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut r = agent().post(&url).header("Authorization", &bearer).send_json(&*body).expect("answers");
+                assert_eq!(status(&r), 200);
+                r.body_mut().read_json::<Value>().expect("JSON")
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let outcomes: Vec<&str> = answers.iter().filter_map(|a| a["decision"]["outcome"].as_str()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "boarded").count(), 1, "{answers:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "already_boarded").count(), lanes - 1, "{answers:?}");
+    assert!(answers.iter().all(|a| a["decision"]["ticket"] == "G3-01"), "{answers:?}");
+    let store = boardcheck::manifest::store::Store::open(&station.db()).expect("store");
+    let boarded = store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == "boarded").count();
+    assert_eq!(boarded, 1);
+}
+
+#[test]
+fn a_lane_process_decides_through_the_service() {
+    let station = TestStation::start();
+    let frames = frames_of("obama2.jpg", 12);
+    let out = station.run_lane("lane-2", frames.path());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(lines.len(), 1, "one passenger, one decision: {lines:?}");
+    assert_eq!(lines[0]["outcome"], "boarded", "{lines:?}");
+    assert_eq!(lines[0]["ticket"], "G3-01");
+    // The service recorded it, counts it, and the console can see it.
+    let mut metrics = agent().get(&format!("{}/metrics", station.url)).call().expect("answers");
+    let metrics = metrics.body_mut().read_to_string().expect("text");
+    assert!(metrics.contains("boardcheck_decisions_total{lane=\"lane-2\",outcome=\"boarded\"} 1"), "{metrics}");
+    assert!(metrics.contains("boardcheck_stage_seconds_bucket"), "the lane reported stage times: {metrics}");
+    let (cookie, _) = login(&station, STAFF);
+    let mut lanes = agent().get(&format!("{}/api/lanes", station.url)).header("Cookie", &cookie).call().expect("answers");
+    let lanes: Value = lanes.body_mut().read_json().expect("JSON");
+    let lane2 = lanes.as_array().and_then(|l| l.iter().find(|l| l["lane"] == "lane-2")).expect("lane-2 listed");
+    assert_eq!(lane2["last_decisions"][0]["outcome"], "boarded", "{lane2}");
+    assert_eq!(lane2["last_decisions"][0]["kiosk"]["pass"], true);
+}
