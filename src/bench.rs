@@ -10,9 +10,11 @@ use crate::boarding::Policy;
 use crate::error::{Error, Result};
 use crate::face::FaceEngine;
 use crate::ingest::{self, Frame, FrameSource};
+use crate::manifest::keys::StationKeys;
 use crate::manifest::store::Store;
 use crate::pipeline::stats::{percentile, StageStats};
-use crate::pipeline::{self, LaneManifest, LaneOptions, LocalDecider};
+use crate::pipeline::{self, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
+use crate::ticket::IssuerKeys;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Percentiles {
@@ -76,12 +78,14 @@ impl FrameSource for Limited {
 pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usize) -> Result<BenchReport> {
     let dir = tempfile::tempdir().map_err(|e| Error::io("<tempdir>", e))?;
     let store = Store::open(&dir.path().join("bench.db"))?;
-    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new() };
+    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+    let (station_keys, issuers) = (StationKeys::load_or_create(&dir.path().join("station.key"))?, IssuerKeys::default());
     let limit = frames.unwrap_or(u64::MAX);
     let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit });
     // Latest frame wins, as with a live camera: the figures are what a lane would see.
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: "bench".to_string(), policy: Policy::default() };
+    let keys = TicketKeys { station: &station_keys, issuers: &issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "bench".to_string(), policy: Policy::default() };
     let report = pipeline::run(engine, limited, &mut decider, &mut [], &options)?;
     let processed = report.e2e.count as f64;
     let floor = floor(engine, source, limit.min(100))?;

@@ -10,10 +10,12 @@ use boardcheck::boarding::{self, Candidate, Evidence, FaceCheck, FrameEvidence, 
 use boardcheck::face::embed::similarity;
 use boardcheck::face::id_photo;
 use boardcheck::image_io;
+use boardcheck::ingest::ImageFolderSource;
 use boardcheck::manifest::import;
 use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
 use boardcheck::manifest::{TicketState, Trip};
+use boardcheck::pipeline::{self, DecisionSink, LaneManifest, LaneOptions, LocalDecider, Presented, TicketKeys};
 use boardcheck::ticket::{self, IssuerKey, IssuerKeys, Ticket};
 use common::{engine, fixture, main_face};
 
@@ -78,7 +80,7 @@ impl Station {
     fn candidates(&self) -> Vec<Candidate> {
         let ids: Vec<String> = self.trips.iter().map(|t| t.id.clone()).collect();
         self.store
-            .templates(&ids, &self.keys)
+            .templates(&ids, common::engine().embedder_id(), &self.keys)
             .expect("templates")
             .into_iter()
             .map(|(ticket, template)| {
@@ -202,4 +204,63 @@ fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
         decide(&token("G3-02", NOW + 3600), Some(check)),
         Intent::Board { ticket_id: "G3-02".into(), trip_id: "G3".into(), method: boardcheck::manifest::Method::TicketFace }
     );
+}
+
+/// Runs a lane at gate 3 over `frames` with `shown` presented at the start; its decisions.
+fn lane_with_ticket(s: &Station, frames: &Path, shown: Presented) -> Vec<boardcheck::pipeline::LaneDecision> {
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<boardcheck::pipeline::LaneDecision>>>);
+    impl DecisionSink for Collect {
+        fn emit(&mut self, d: &boardcheck::pipeline::LaneDecision) -> boardcheck::Result<()> {
+            self.0.lock().expect("lock").push(d.clone());
+            Ok(())
+        }
+    }
+    let served = ["G3".to_string()].into_iter().collect();
+    let manifest = LaneManifest::load(&s.store, &s.keys, &s.trips, served, engine().embedder_id()).expect("manifest");
+    let issuers = IssuerKeys::default();
+    let keys = TicketKeys { station: &s.keys, issuers: &issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &s.store, keys, lane: "lane-1".into(), policy: Policy::default() };
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    tx.send(shown).expect("queued");
+    let options = LaneOptions { drop_stale: false, presented: rx, ..LaneOptions::default() };
+    let decisions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(Collect(decisions.clone()))];
+    let source = Box::new(ImageFolderSource::open(frames, 15.0).expect("frames"));
+    pipeline::run(engine(), source, &mut decider, &mut sinks, &options).expect("runs");
+    let decided = decisions.lock().expect("lock").clone();
+    decided
+}
+
+#[test]
+fn an_id_card_tap_at_the_lane_is_decided_with_the_face_in_front_of_it() {
+    let s = station();
+    let frames = common::station::frames_of("biden.jpg", 12);
+    let tapped = Presented::IdCard { document_number: "110101194211201234".into(), chip_embedding: None };
+    let decisions = lane_with_ticket(&s, frames.path(), tapped);
+    let seen: Vec<(&str, Option<&str>)> = decisions.iter().map(|d| (d.decision.outcome.as_str(), d.decision.ticket.as_deref())).collect();
+    assert_eq!(seen, vec![("boarded", Some("G3-02"))], "one decision, by ticket and face");
+    assert_eq!(decisions[0].decision.method, Some(boardcheck::manifest::Method::TicketFace));
+
+    // Someone else's card in front of Biden's face, with that card's chip photo: 1:1 fails.
+    let obama_chip = main_face("obama.jpg").embedding;
+    let frames = common::station::frames_of("biden.jpg", 12);
+    let wrong = Presented::IdCard { document_number: "110101196108041234".into(), chip_embedding: Some(obama_chip) };
+    let decisions = lane_with_ticket(&s, frames.path(), wrong);
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(decisions[0].decision.outcome, "manual_pending");
+    assert_eq!(decisions[0].decision.reason.as_deref(), Some("face_mismatch"));
+}
+
+#[test]
+fn a_ticket_shown_with_no_face_in_view_goes_to_staff() {
+    let s = station();
+    let frames = tempfile::tempdir().expect("tempdir");
+    for i in 0..5 {
+        image::RgbImage::from_pixel(640, 480, image::Rgb([90, 90, 90])).save(frames.path().join(format!("{i}.png"))).expect("saves");
+    }
+    let tapped = Presented::IdCard { document_number: "110101194211201234".into(), chip_embedding: None };
+    let decisions = lane_with_ticket(&s, frames.path(), tapped);
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!((decisions[0].decision.outcome.as_str(), decisions[0].decision.reason.as_deref()), ("manual_pending", Some("refused")));
+    assert_eq!(decisions[0].track, 0, "no face track");
 }

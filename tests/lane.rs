@@ -8,8 +8,10 @@ use std::process::Command;
 
 use boardcheck::boarding::Policy;
 use boardcheck::ingest::ImageFolderSource;
+use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
-use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LocalDecider};
+use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
+use boardcheck::ticket::IssuerKeys;
 use serde_json::Value;
 
 #[test]
@@ -58,9 +60,12 @@ fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
     std::fs::write(dir.path().join("003b.jpg"), b"\xFF\xD8 not a frame").expect("writes");
     let source = Box::new(ImageFolderSource::open(dir.path(), 15.0).expect("opens"));
     let store = Store::open(&dir.path().join("lane.db")).expect("store");
-    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new() };
+    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+    let station_keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("station key");
+    let issuers = IssuerKeys::default();
     let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: "lane-1".to_string(), policy: Policy::default() };
+    let keys = TicketKeys { station: &station_keys, issuers: &issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
     let report = pipeline::run(common::engine(), source, &mut decider, &mut [], &options).expect("runs to the end");
     assert_eq!(report.frames, 12);
     assert_eq!(report.unreadable_frames, 1);

@@ -60,7 +60,7 @@ fn who_may_call_what() {
     for path in ["/api/manual/1", "/api/logout"] {
         assert_eq!(status(&http.post(&url(path)).send_json(json!({})).expect("answers")), 401, "POST {path}");
     }
-    let observe = json!({ "track": 1, "observations": [] });
+    let observe = json!({ "track": 1, "model": common::engine().embedder_id(), "observations": [] });
     assert_eq!(status(&http.post(&url("/api/lane/observe")).send_json(&observe).expect("answers")), 401);
     assert_eq!(status(&http.get(&url("/api/lane/results?wait=false")).call().expect("answers")), 401);
 
@@ -168,7 +168,7 @@ fn two_lanes_racing_for_one_ticket_board_it_once() {
     let station = TestStation::start();
     let obama = common::main_face("obama2.jpg").embedding;
     let observations: Vec<Value> = (0..3).map(|_| json!({ "spoof": false, "embedding": obama })).collect();
-    let body = Arc::new(json!({ "track": 7, "observations": observations }));
+    let body = Arc::new(json!({ "track": 7, "model": common::engine().embedder_id(), "observations": observations }));
     let lanes = 8;
     let barrier = Arc::new(Barrier::new(lanes));
     let answers: Vec<Value> = (0..lanes)
@@ -216,4 +216,35 @@ fn a_lane_process_decides_through_the_service() {
     let lane2 = lanes.as_array().and_then(|l| l.iter().find(|l| l["lane"] == "lane-2")).expect("lane-2 listed");
     assert_eq!(lane2["last_decisions"][0]["outcome"], "boarded", "{lane2}");
     assert_eq!(lane2["last_decisions"][0]["kiosk"]["pass"], true);
+}
+
+#[test]
+fn an_id_card_tap_boards_through_the_service_after_a_one_to_one_check() {
+    let station = TestStation::start();
+    let bearer = format!("Bearer {}", station.lane_token("lane-1"));
+    let shown = |face: &str| {
+        let observations: Vec<Value> = (0..2).map(|_| json!({ "spoof": false, "embedding": common::main_face(face).embedding })).collect();
+        let body = json!({
+            "presented": { "id_card": { "document_number": "P12345678", "chip_embedding": null } },
+            "model": common::engine().embedder_id(),
+            "observations": observations,
+        });
+        let mut r =
+            agent().post(&format!("{}/api/lane/ticket", station.url)).header("Authorization", &bearer).send_json(&body).expect("answers");
+        assert_eq!(status(&r), 200);
+        r.body_mut().read_json::<Value>().expect("JSON")["decision"].clone()
+    };
+    // Obama's passport with Biden's face: staff check; with Obama's face: boarded by ticket + face.
+    let mismatch = shown("biden.jpg");
+    assert_eq!((mismatch["outcome"].as_str(), mismatch["reason"].as_str()), (Some("manual_pending"), Some("face_mismatch")), "{mismatch}");
+    let boarded = shown("obama2.jpg");
+    assert_eq!(
+        (boarded["outcome"].as_str(), boarded["method"].as_str(), boarded["ticket"].as_str()),
+        (Some("boarded"), Some("ticket_face"), Some("G3-01"))
+    );
+    // A QR e-ticket with no trusted issuer configured: refused with its reason.
+    let qr = json!({ "presented": { "qr": "BC1.not-a-ticket" }, "model": common::engine().embedder_id() });
+    let mut r = agent().post(&format!("{}/api/lane/ticket", station.url)).header("Authorization", &bearer).send_json(&qr).expect("answers");
+    let refused: Value = r.body_mut().read_json().expect("JSON");
+    assert_eq!(refused["decision"]["outcome"], "ticket_invalid", "{refused}");
 }

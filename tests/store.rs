@@ -111,7 +111,8 @@ fn import_is_idempotent_and_boarded_and_refunded_stay() {
     assert!(state("T2").has_template);
     assert!(!state("T3").has_template);
 
-    let matchable: Vec<String> = f.store.templates(&["G1".into()], &f.keys).expect("templates").into_iter().map(|(t, _)| t.id).collect();
+    let matchable: Vec<String> =
+        f.store.templates(&["G1".into()], "mobilefacenet", &f.keys).expect("templates").into_iter().map(|(t, _)| t.id).collect();
     assert_eq!(matchable, ["T0", "T2"]);
     assert_eq!(f.store.board("T1", "lane-1", Method::Face, None, 60).expect("answers"), BoardResult::Refunded);
 
@@ -174,17 +175,19 @@ fn templates_are_encrypted_at_rest_and_round_trip() {
     for chunk in plain.chunks(16) {
         assert!(!contains(&raw, chunk), "16 bytes of the template's floats found in the database files");
     }
-    let loaded = f.store.templates(&["G1".into()], &f.keys).expect("decrypts");
+    let loaded = f.store.templates(&["G1".into()], "mobilefacenet", &f.keys).expect("decrypts");
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].0.id, "T0");
     assert_eq!(loaded[0].1, known);
+    // Another embedder's lane gets none of them: its vectors are not comparable.
+    assert!(f.store.templates(&["G1".into()], "faceplugin512", &f.keys).expect("reads").is_empty());
 
     // A template copied onto another ticket's row does not decrypt there.
     let raw_conn = rusqlite::Connection::open(&f.db).expect("opens");
     raw_conn
-        .execute("UPDATE tickets SET template = (SELECT template FROM tickets WHERE id = 'T0'), template_model = 'x' WHERE id = 'T1'", [])
+        .execute("UPDATE tickets SET template = (SELECT template FROM tickets WHERE id = 'T0'), template_model = 'mobilefacenet' WHERE id = 'T1'", [])
         .expect("copies");
-    let err = f.store.templates(&["G1".into()], &f.keys).expect_err("refused").to_string();
+    let err = f.store.templates(&["G1".into()], "mobilefacenet", &f.keys).expect_err("refused").to_string();
     assert!(err.contains("ticket T1") && err.contains("station.key"), "{err}");
 
     f.store.set_enrol_issue("T1", "no face found in the photo", 3).expect("records");
@@ -323,7 +326,7 @@ fn purge_blanks_personal_data_and_keeps_counts() {
         assert!(t.name.is_none() && t.document_masked.is_none() && !t.has_template, "{t:?}");
     }
     assert_eq!(f.store.ticket("T0").expect("reads").expect("exists").state, TicketState::Boarded, "states stay for reports");
-    assert!(f.store.templates(&["G1".into()], &f.keys).expect("templates").is_empty());
+    assert!(f.store.templates(&["G1".into()], "mobilefacenet", &f.keys).expect("templates").is_empty());
     assert!(f.store.tickets_by_document(&rows[0].document_number, &f.keys).expect("looks up").is_empty());
     assert_eq!(
         f.store.trip_counts("G1").expect("reads"),
@@ -752,7 +755,7 @@ fn burst_child() {
 #[test]
 fn templates_of_no_trip_and_unknown_documents_are_empty() {
     let f = fixture();
-    assert!(f.store.templates(&[], &f.keys).expect("templates").is_empty());
+    assert!(f.store.templates(&[], "mobilefacenet", &f.keys).expect("templates").is_empty());
     assert!(f.store.tickets_by_document("  ", &f.keys).expect("looks up").is_empty());
     assert_eq!(f.store.ticket_trip("T404").expect("reads"), None);
 }

@@ -23,7 +23,8 @@ use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
 use boardcheck::manifest::{DocumentType, NewTicket, Trip};
 use boardcheck::paths;
-use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider};
+use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
+use boardcheck::ticket::IssuerKeys;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -109,10 +110,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let served: HashSet<String> = trips.iter().filter(|t| t.gate == "3").map(|t| t.id.clone()).collect();
-    let manifest = LaneManifest::load(&store, &keys, &trips, served)?;
+    let manifest = LaneManifest::load(&store, &keys, &trips, served, engine.embedder_id())?;
     let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(DemoPrinter { json: args.json, outcomes: BTreeMap::new() })];
     let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: "lane-1".to_string(), policy: Policy::default() };
+    let issuers = IssuerKeys::default(); // the demo's passengers show no e-tickets
+    let keys = TicketKeys { station: &keys, issuers: &issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
     let source = boardcheck::ingest::open_source(&video.to_string_lossy())?;
     let report = pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?;
 

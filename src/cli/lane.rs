@@ -15,12 +15,16 @@ use boardcheck::boarding::kiosk;
 use boardcheck::clock::unix_now;
 use boardcheck::console::client::{ServiceClient, ServiceDecider};
 use boardcheck::face::{EngineOptions, FaceEngine};
+use boardcheck::image_io;
 use boardcheck::ingest;
+use boardcheck::ingest::scanner::Scanned;
+use boardcheck::manifest::import;
 use boardcheck::paths;
 use boardcheck::pipeline::config::LaneConfig;
 use boardcheck::pipeline::sinks::{JsonLines, KioskFile, Relay};
 use boardcheck::pipeline::stats::LiveStats;
-use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LaneReport, LocalDecider};
+use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LaneReport, LocalDecider, Presented, TicketKeys};
+use boardcheck::ticket::IssuerKeys;
 
 #[derive(Args)]
 pub struct LaneArgs {
@@ -33,7 +37,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     let config = LaneConfig::load(&args.config)?;
     let mut engine_options = EngineOptions::default();
     engine_options.runtime.intra_threads = config.threads.max(1);
-    let engine = FaceEngine::load(&paths::home()?, &engine_options).context("loading the vision core")?;
+    let engine = Arc::new(FaceEngine::load(&paths::home()?, &engine_options).context("loading the vision core")?);
 
     let live = ingest::SourceSpec::parse(&config.source)?.is_live();
     let camera_up = Arc::new(AtomicBool::new(true));
@@ -49,12 +53,15 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
         ingest::open_source(&config.source)?
     };
     let mut sinks = outputs(&config);
-    let options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
+    let mut options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
+    if let Some(scanner) = &config.scanner {
+        options.presented = read_tickets(scanner, engine.clone())?;
+    }
     let report = match &config.service_url {
         Some(url) => {
             let token_file = config.token_file.as_deref().context("token_file")?;
             let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
-            let client = ServiceClient::new(url, &token);
+            let client = ServiceClient::new(url, &token, engine.embedder_id());
             let checks = Arc::new(Mutex::new(HashMap::new()));
             spawn_health_reports(client.clone(), options.live.clone(), camera_up);
             spawn_resolutions(client.clone(), checks.clone(), outputs(&config));
@@ -78,7 +85,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             if served.is_empty() {
                 tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: every passenger will be sent to staff");
             }
-            let manifest = LaneManifest::load(&store, &keys, &station, served)?;
+            let manifest = LaneManifest::load(&store, &keys, &station, served, engine.embedder_id())?;
             eprintln!(
                 "lane {}: {} trips boarding in the station, {} served here, {} templates",
                 config.lane,
@@ -86,12 +93,46 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
                 manifest.served_trips.len(),
                 manifest.candidates.len()
             );
-            let mut decider = LocalDecider { manifest: &manifest, store: &store, lane: config.lane.clone(), policy: config.policy };
+            let issuers = match &config.issuer_keys {
+                Some(path) => IssuerKeys::load(path)?,
+                None => IssuerKeys::default(), // no trusted issuer: every QR e-ticket is refused
+            };
+            let keys = TicketKeys { station: &keys, issuers: &issuers };
+            let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: config.lane.clone(), policy: config.policy };
             pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?
         }
     };
     print_summary(&report);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tickets from the lane's scanner and ID-card reader, as the decide stage needs them: an ID
+/// card's chip photo becomes its embedding here (the reference for the 1:1 check).
+fn read_tickets(scanner: &str, engine: Arc<FaceEngine>) -> anyhow::Result<crossbeam_channel::Receiver<Presented>> {
+    let (tx, rx) = crossbeam_channel::bounded(8);
+    ingest::scanner::spawn_reader(scanner, move |scanned| {
+        let presented = match scanned {
+            Scanned::Qr(text) => Presented::Qr(text),
+            Scanned::IdCard { document_number, chip_photo } => {
+                let chip_embedding = chip_photo.and_then(|bytes| chip_embedding(&engine, &bytes));
+                Presented::IdCard { document_number, chip_embedding }
+            }
+        };
+        let _ = tx.send(presented); // the lane has stopped: nothing left to decide
+    })?;
+    Ok(rx)
+}
+
+/// The chip photo's embedding; without a usable face the enrolled template is used instead.
+fn chip_embedding(engine: &FaceEngine, bytes: &[u8]) -> Option<Vec<f32>> {
+    let image = match image_io::decode_rgb(bytes, std::path::Path::new("<ID-card chip photo>")) {
+        Ok(image) => image,
+        Err(e) => {
+            tracing::warn!(error = %e, "chip photo unreadable; comparing with the enrolled photo");
+            return None;
+        }
+    };
+    import::enrol_photo(engine, &image).map_err(|why| tracing::warn!(why, "chip photo not usable; comparing with the enrolled photo")).ok()
 }
 
 /// The lane's outputs as `lane.toml` names them.

@@ -13,21 +13,24 @@ use serde_json::json;
 use crate::boarding::Decision;
 use crate::error::{Error, Result};
 use crate::pipeline::stats::StageSample;
-use crate::pipeline::{Decider, Observation};
+use crate::pipeline::{Decider, Observation, Presented};
 
 /// A connection to the station service, as one lane.
 #[derive(Clone)]
 pub struct ServiceClient {
     url: String,
     token: String,
+    /// The lane's embedder: the service compares with templates made by the same model.
+    model: String,
     agent: ureq::Agent,
 }
 
 impl ServiceClient {
-    /// `url` is the service's base address, `token` the lane's bearer token.
-    pub fn new(url: &str, token: &str) -> Self {
+    /// `url` is the service's base address, `token` the lane's bearer token, `model` the id
+    /// of the lane's embedder.
+    pub fn new(url: &str, token: &str, model: &str) -> Self {
         let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).build().into();
-        ServiceClient { url: url.trim_end_matches('/').to_string(), token: token.trim().to_string(), agent }
+        ServiceClient { url: url.trim_end_matches('/').to_string(), token: token.trim().to_string(), model: model.to_string(), agent }
     }
 
     fn fail(&self, reason: impl Into<String>) -> Error {
@@ -56,12 +59,22 @@ impl ServiceClient {
 
     /// The decision on one track's observations so far (`None`: keep looking).
     pub fn observe(&self, track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
+        let body = json!({ "track": track, "model": self.model, "observations": observations });
+        self.decision("/api/lane/observe", body)
+    }
+
+    /// The decision on a presented ticket with the observations of the face at the lane.
+    pub fn present(&self, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
+        let body = json!({ "presented": presented, "model": self.model, "observations": observations });
+        self.decision("/api/lane/ticket", body)
+    }
+
+    fn decision(&self, path: &str, body: serde_json::Value) -> Result<Option<Decision>> {
         #[derive(Deserialize)]
         struct Answer {
             decision: Option<Decision>,
         }
-        let body = json!({ "track": track, "observations": observations });
-        let answer: Option<Answer> = self.call("POST", "/api/lane/observe", Some(body))?;
+        let answer: Option<Answer> = self.call("POST", path, Some(body))?;
         Ok(answer.and_then(|a| a.decision))
     }
 
@@ -93,9 +106,9 @@ pub struct ServiceDecider {
     pub checks: Arc<Mutex<HashMap<i64, u64>>>,
 }
 
-impl Decider for ServiceDecider {
-    fn decide(&mut self, track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
-        match self.client.observe(track, observations) {
+impl ServiceDecider {
+    fn answered(&self, track: u64, answer: Result<Option<Decision>>) -> Result<Option<Decision>> {
+        match answer {
             Ok(decision) => {
                 if let (Some(check), Ok(mut checks)) = (decision.as_ref().and_then(|d| d.manual_check), self.checks.lock()) {
                     checks.insert(check, track);
@@ -107,5 +120,15 @@ impl Decider for ServiceDecider {
                 Ok(None)
             }
         }
+    }
+}
+
+impl Decider for ServiceDecider {
+    fn decide(&mut self, track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
+        self.answered(track, self.client.observe(track, observations))
+    }
+
+    fn present(&mut self, track: u64, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
+        self.answered(track, self.client.present(presented, observations))
     }
 }

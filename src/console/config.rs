@@ -33,6 +33,9 @@ pub struct StationConfig {
     pub login_max_failures: u32,
     /// …for this many seconds.
     pub login_lockout_s: u64,
+    /// Trusted e-ticket issuers: a folder of `<key-id>.pub` files or a TOML file. None: every
+    /// QR e-ticket is refused (unknown key) and tickets board by ID card or staff.
+    pub issuer_keys: Option<PathBuf>,
     pub policy: Policy,
     pub lanes: Vec<LaneEntry>,
 }
@@ -65,6 +68,7 @@ impl Default for StationConfig {
             secure_cookies: false,
             login_max_failures: 5,
             login_lockout_s: 300,
+            issuer_keys: None,
             policy: Policy::default(),
             lanes: Vec::new(),
         }
@@ -79,6 +83,7 @@ impl StationConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         config.db = base.join(&config.db);
         config.key = config.key.map(|k| base.join(k));
+        config.issuer_keys = config.issuer_keys.map(|k| base.join(k));
         for lane in &mut config.lanes {
             lane.token_file = base.join(&lane.token_file);
             if lane.gate.is_none() && lane.trips.is_empty() {

@@ -25,7 +25,7 @@ use super::pages;
 use super::reports;
 use super::station::{HealthReport, HubEvent, Refusal, Station};
 use crate::manifest::Role;
-use crate::pipeline::Observation;
+use crate::pipeline::{Observation, Presented};
 
 const SESSION_COOKIE: &str = "boardcheck_session";
 /// A lane's long-poll for staff resolutions waits at most this long.
@@ -60,6 +60,7 @@ pub fn router(station: Shared) -> Router {
         .route("/api/reports/month/chart.svg", get(chart_month))
         .route("/api/reports/trip/{id}", get(report_trip))
         .route("/api/lane/observe", post(lane_observe))
+        .route("/api/lane/ticket", post(lane_ticket))
         .route("/api/lane/health", post(lane_health))
         .route("/api/lane/results", get(lane_results))
         .layer(axum::middleware::map_response(security_headers))
@@ -492,12 +493,29 @@ async fn report_trip(
 #[serde(deny_unknown_fields)]
 struct Observed {
     track: u64,
+    /// The lane's embedder id.
+    model: String,
     observations: Vec<Observation>,
 }
 
 async fn lane_observe(State(station): State<Shared>, LaneCaller(lane): LaneCaller, Json(body): Json<Observed>) -> ApiResult<Response> {
     tracing::debug!(lane, track = body.track, observations = body.observations.len(), "observation");
-    let decision = blocking(&station, move |s| s.observe(&lane, &body.observations)).await??;
+    let decision = blocking(&station, move |s| s.decide(&lane, &body.model, None, &body.observations)).await??;
+    Ok(Json(json!({ "decision": decision })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Shown {
+    presented: Presented,
+    model: String,
+    /// The face at the lane when the ticket was shown; empty if none.
+    #[serde(default)]
+    observations: Vec<Observation>,
+}
+
+async fn lane_ticket(State(station): State<Shared>, LaneCaller(lane): LaneCaller, Json(body): Json<Shown>) -> ApiResult<Response> {
+    let decision = blocking(&station, move |s| s.decide(&lane, &body.model, Some(&body.presented), &body.observations)).await??;
     Ok(Json(json!({ "decision": decision })).into_response())
 }
 

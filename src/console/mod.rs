@@ -45,8 +45,10 @@
 //!   `/api/reports/month/chart.svg` for charts.
 //!
 //! Lane API (`Authorization: Bearer <lane token>`; a lane token is never a staff session):
-//! - `POST /api/lane/observe` `{"track","observations":[{"spoof","embedding"}]}` →
-//!   `{"decision": Decision|null}` (null: keep looking).
+//! - `POST /api/lane/observe` `{"track","model","observations":[{"spoof","embedding"}]}` →
+//!   `{"decision": Decision|null}` (null: keep looking); `model` is the lane's embedder id.
+//! - `POST /api/lane/ticket` `{"presented":{"qr":"…"}|{"id_card":{"document_number",
+//!   "chip_embedding"}},"model","observations"}` → `{"decision": Decision}`: ticket + face.
 //! - `POST /api/lane/health` `{"camera":"up"|"down","fps","frames","dropped"}` → 204.
 //! - `GET /api/lane/results?after=ID` → long-polls (≤ 20 s) for staff resolutions of this
 //!   lane's manual checks: `{"last":ID,"decisions":[Decision]}`.

@@ -6,7 +6,7 @@
 //! them into hub messages, lane state and metrics — so the console shows what is recorded,
 //! not what some handler believed it recorded.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,7 +26,8 @@ use crate::manifest::keys::StationKeys;
 use crate::manifest::store::{EventRecord, ManualState, Store};
 use crate::manifest::{DocumentType, TicketRecord, TicketState, Trip};
 use crate::pipeline::stats::StageSample;
-use crate::pipeline::{decider, LaneManifest, Observation};
+use crate::pipeline::{LaneManifest, LocalDecider, Observation, Presented, TicketKeys};
+use crate::ticket::IssuerKeys;
 
 /// Decisions kept per lane for the console's lane cards.
 const LAST_DECISIONS: usize = 10;
@@ -128,7 +129,8 @@ struct LaneLive {
     health: Option<(HealthReport, i64)>,
     last: VecDeque<LaneEvent>,
     kiosk: KioskState,
-    manifest: Option<(Instant, Arc<LaneManifest>)>,
+    /// Candidates cached with when they were loaded and for which embedder.
+    manifest: Option<(Instant, String, Arc<LaneManifest>)>,
 }
 
 /// A lane card on the console.
@@ -187,6 +189,7 @@ pub struct Station {
     pub time_zone: jiff::tz::TimeZone,
     store: Mutex<Store>,
     keys: StationKeys,
+    issuers: IssuerKeys,
     lanes: HashMap<String, Lane>,
     pub sessions: Sessions,
     pub throttle: LoginThrottle,
@@ -206,6 +209,10 @@ impl Station {
         }
         let store = Store::open(&config.db)?;
         let keys = StationKeys::load_or_create(&config.key_path())?;
+        let issuers = match &config.issuer_keys {
+            Some(path) => IssuerKeys::load(path)?,
+            None => IssuerKeys::default(),
+        };
         let now = unix_now();
         let mut lanes = HashMap::new();
         for entry in &config.lanes {
@@ -223,6 +230,7 @@ impl Station {
             time_zone,
             store: Mutex::new(store),
             keys,
+            issuers,
             lanes,
             hub,
             resolutions: Mutex::new(VecDeque::new()),
@@ -268,10 +276,17 @@ impl Station {
         self.lanes.contains_key(lane)
     }
 
-    /// A lane's observations of one track → its decision (`None`: keep looking).
-    pub fn observe(&self, lane: &str, observations: &[Observation]) -> std::result::Result<Option<Decision>, Refusal> {
+    /// A lane's observations of one track made by embedder `model`, with the ticket shown if
+    /// any → its decision (`None`: keep looking).
+    pub fn decide(
+        &self,
+        lane: &str,
+        model: &str,
+        presented: Option<&Presented>,
+        observations: &[Observation],
+    ) -> std::result::Result<Option<Decision>, Refusal> {
         let started = Instant::now();
-        let manifest = self.lane_manifest(lane)?;
+        let manifest = self.lane_manifest(lane, model)?;
         let dims = manifest.candidates.first().map(|c| c.template.len());
         for o in observations {
             if o.embedding.iter().any(|v| !v.is_finite()) || dims.is_some_and(|d| d != o.embedding.len()) {
@@ -282,7 +297,15 @@ impl Station {
                 )));
             }
         }
-        let decision = decider::decide_track(&manifest, &self.store(), lane, &self.config.policy, observations, unix_now())?;
+        let decision = {
+            let store = self.store();
+            let keys = TicketKeys { station: &self.keys, issuers: &self.issuers };
+            let decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: lane.to_string(), policy: self.config.policy };
+            match presented {
+                Some(ticket) => decider.decide_presented(ticket, observations, unix_now())?,
+                None => decider.decide_track(observations, unix_now())?,
+            }
+        };
         self.metrics.decide_seconds.observe(started.elapsed().as_secs_f64());
         if decision.as_ref().is_some_and(|d| d.outcome == "boarded") {
             self.forget_manifests(); // ticket states changed
@@ -293,23 +316,29 @@ impl Station {
         Ok(decision)
     }
 
-    fn lane_manifest(&self, name: &str) -> std::result::Result<Arc<LaneManifest>, Refusal> {
+    fn lane_manifest(&self, name: &str, model: &str) -> std::result::Result<Arc<LaneManifest>, Refusal> {
         let lane = self.lanes.get(name).ok_or_else(|| Refusal::NotFound(format!("no lane '{name}'")))?;
-        if let Some((loaded, manifest)) = &lock(&lane.live).manifest {
-            if loaded.elapsed() < MANIFEST_TTL {
+        if let Some((loaded, cached_model, manifest)) = &lock(&lane.live).manifest {
+            if loaded.elapsed() < MANIFEST_TTL && cached_model == model {
                 return Ok(manifest.clone());
             }
         }
         let store = self.store();
+        let (station, served) = self.boarding_now(&store, &lane.entry)?;
+        let manifest = Arc::new(LaneManifest::load(&store, &self.keys, &station, served, model)?);
+        lock(&lane.live).manifest = Some((Instant::now(), model.to_string(), manifest.clone()));
+        Ok(manifest)
+    }
+
+    /// The trips boarding in the station now, and those of them `lane` boards.
+    fn boarding_now(&self, store: &Store, lane: &LaneEntry) -> Result<(Vec<Trip>, HashSet<String>)> {
         let station = store.trips_boarding(unix_now(), self.config.window_before_min * 60, self.config.window_after_min * 60)?;
         let served = station
             .iter()
-            .filter(|t| lane.entry.trips.contains(&t.id) || lane.entry.gate.as_deref() == Some(t.gate.as_str()))
+            .filter(|t| lane.trips.contains(&t.id) || lane.gate.as_deref() == Some(t.gate.as_str()))
             .map(|t| t.id.clone())
             .collect();
-        let manifest = Arc::new(LaneManifest::load(&store, &self.keys, &station, served)?);
-        lock(&lane.live).manifest = Some((Instant::now(), manifest.clone()));
-        Ok(manifest)
+        Ok((station, served))
     }
 
     fn forget_manifests(&self) {
@@ -338,11 +367,7 @@ impl Station {
         let now = unix_now();
         let mut views = Vec::new();
         for lane in self.lanes.values() {
-            let mut trips: Vec<String> = match self.lane_manifest(&lane.entry.name) {
-                Ok(manifest) => manifest.served_trips.iter().cloned().collect(),
-                Err(Refusal::Failed(e)) => return Err(e),
-                Err(_) => Vec::new(),
-            };
+            let mut trips: Vec<String> = self.boarding_now(&self.store(), &lane.entry)?.1.into_iter().collect();
             trips.sort();
             let live = lock(&lane.live);
             views.push(LaneView {

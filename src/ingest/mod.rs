@@ -21,9 +21,13 @@
 //! has ended: it is never reopened.
 //!
 //! Errors name the source (device, URL with any password hidden, file or folder).
+//!
+//! Tickets come in at the lane too: [`scanner`] reads the QR scanner's and the ID-card
+//! reader's lines.
 
 mod folder;
 mod reconnect;
+pub mod scanner;
 mod video;
 
 use std::path::{Path, PathBuf};

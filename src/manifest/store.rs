@@ -659,20 +659,23 @@ impl Store {
     }
 
     /// The decrypted templates of the given trips' tickets that may be matched: valid ones, and
-    /// boarded ones so a second pass is answered "already boarded"; never refunded ones.
-    pub fn templates(&self, trip_ids: &[String], keys: &StationKeys) -> Result<Vec<(TicketRecord, Vec<f32>)>> {
+    /// boarded ones so a second pass is answered "already boarded"; never refunded ones. Only
+    /// templates made by `model_id`: another embedder's vectors are not comparable.
+    pub fn templates(&self, trip_ids: &[String], model_id: &str, keys: &StationKeys) -> Result<Vec<(TicketRecord, Vec<f32>)>> {
         if trip_ids.is_empty() {
             return Ok(Vec::new());
         }
         let placeholders = vec!["?"; trip_ids.len()].join(", ");
         let sql = format!(
             "SELECT {TICKET_COLUMNS}, t.template FROM tickets t
-             WHERE t.trip_id IN ({placeholders}) AND t.template IS NOT NULL AND t.state IN ('valid', 'boarded')
+             WHERE t.template_model = ? AND t.trip_id IN ({placeholders}) AND t.template IS NOT NULL
+                 AND t.state IN ('valid', 'boarded')
              ORDER BY t.trip_id, t.id"
         );
         let mut stmt = self.conn.prepare(&sql).or_db(self)?;
+        let bound = std::iter::once(model_id).chain(trip_ids.iter().map(String::as_str));
         let rows = stmt
-            .query_map(params_from_iter(trip_ids), |r| Ok((ticket_row(r)?, r.get::<_, Vec<u8>>(10)?)))
+            .query_map(params_from_iter(bound), |r| Ok((ticket_row(r)?, r.get::<_, Vec<u8>>(10)?)))
             .or_db(self)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .or_db(self)?;

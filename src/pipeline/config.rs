@@ -33,6 +33,12 @@ pub struct LaneConfig {
     pub window_before_min: i64,
     /// Trips that departed up to this many minutes ago still board (a late bus).
     pub window_after_min: i64,
+    /// The QR scanner and ID-card reader: `stdin`, a serial device or a FIFO (one line per
+    /// scan; see [`crate::ingest::scanner`]). None: faces only.
+    pub scanner: Option<String>,
+    /// Trusted e-ticket issuers: a folder of `<key-id>.pub` files or a TOML file (local
+    /// decisions; through the service, station.toml names them).
+    pub issuer_keys: Option<PathBuf>,
     /// Threads per inference.
     pub threads: usize,
     /// Keep only the latest frame between stages (default: yes for cameras, no for files).
@@ -65,6 +71,8 @@ impl Default for LaneConfig {
             trips: Vec::new(),
             window_before_min: 60,
             window_after_min: 30,
+            scanner: None,
+            issuer_keys: None,
             threads: 1,
             drop_stale: None,
             policy: Policy::default(),
@@ -94,8 +102,9 @@ impl LaneConfig {
             (Some(_), false) if config.token_file.is_none() => return bad("with `service_url`, give the lane's `token_file`"),
             _ => {}
         }
-        if let Some(token) = &mut config.token_file {
-            *token = path.parent().unwrap_or(Path::new(".")).join(&*token);
+        let base = path.parent().unwrap_or(Path::new("."));
+        for relative in [&mut config.token_file, &mut config.issuer_keys].into_iter().flatten() {
+            *relative = base.join(&*relative);
         }
         Ok(config)
     }

@@ -1,15 +1,18 @@
-//! Where a track's evidence becomes a recorded decision: against the station database in this
-//! process ([`LocalDecider`]), or through the station service ([`crate::console::client`]),
-//! which runs the same [`decide_track`] on its side so every lane shares one boarding state.
+//! Where a passenger's evidence becomes a recorded decision: against the station database in
+//! this process ([`LocalDecider`]), or through the station service ([`crate::console::client`]),
+//! which runs a [`LocalDecider`] on its side for each request, so every lane shares one
+//! boarding state and the rules are applied by one piece of code.
 
 use serde::{Deserialize, Serialize};
 
 use super::LaneManifest;
-use crate::boarding::{self, Decision, Evidence, FrameEvidence, Policy};
+use crate::boarding::{self, Decision, Evidence, FaceCheck, FrameEvidence, Policy};
 use crate::clock::unix_now;
 use crate::error::Result;
 use crate::face::embed::similarity;
+use crate::manifest::keys::StationKeys;
 use crate::manifest::store::Store;
+use crate::ticket::IssuerKeys;
 
 /// One embedded frame of a track: what the lane saw, without the image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,44 +23,101 @@ pub struct Observation {
     pub embedding: Vec<f32>,
 }
 
-/// Decides on a track from all its observations so far.
+/// A ticket shown at the lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presented {
+    /// A QR e-ticket's text (a scanner types it; or decoded from a frame).
+    Qr(String),
+    /// An ID card on the reader: its number, and the embedding of its chip photo when the
+    /// reader gives the photo (the face is then compared with the chip, not the enrolment).
+    IdCard { document_number: String, chip_embedding: Option<Vec<f32>> },
+}
+
+/// Decides on a passenger from what the lane saw.
 pub trait Decider {
-    /// `None`: not enough evidence yet, keep looking.
+    /// A face track from all its observations so far; `None`: not enough yet, keep looking.
     fn decide(&mut self, track: u64, observations: &[Observation]) -> Result<Option<Decision>>;
+
+    /// A presented ticket and the observations of the face at the lane, `track` (none, and
+    /// track 0, if no face was seen); `None` only if no decision could be recorded.
+    fn present(&mut self, track: u64, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>>;
 }
 
-/// The boarding rules over one track's observations against `manifest`, recorded in `store`.
-pub fn decide_track(
-    manifest: &LaneManifest,
-    store: &Store,
-    lane: &str,
-    policy: &Policy,
-    observations: &[Observation],
-    now: i64,
-) -> Result<Option<Decision>> {
-    let frames = observations
-        .iter()
-        .map(|o| FrameEvidence {
-            usable: true,
-            spoof: o.spoof,
-            scores: manifest.candidates.iter().map(|c| similarity(&o.embedding, &c.template)).collect(),
-        })
-        .collect();
-    let serves = |trip: &str| manifest.served_trips.contains(trip);
-    let intent = boarding::decide(&Evidence::Face { frames, attempts: 1 }, &manifest.candidates, &serves, policy);
-    boarding::apply(store, lane, &intent, now)
+/// What a presented ticket needs beyond the lane's manifest: the keys to check it with.
+pub struct TicketKeys<'a> {
+    pub station: &'a StationKeys,
+    pub issuers: &'a IssuerKeys,
 }
 
-/// Decides in this process, against the station database opened here.
+/// Decides against a station database: in the lane's own process, or in the station service
+/// on a lane's behalf.
 pub struct LocalDecider<'a> {
     pub manifest: &'a LaneManifest,
     pub store: &'a Store,
+    pub keys: TicketKeys<'a>,
     pub lane: String,
     pub policy: Policy,
 }
 
+impl LocalDecider<'_> {
+    /// The boarding rules over one track's observations, recorded at `now`.
+    pub fn decide_track(&self, observations: &[Observation], now: i64) -> Result<Option<Decision>> {
+        let frames = observations
+            .iter()
+            .map(|o| FrameEvidence {
+                usable: true,
+                spoof: o.spoof,
+                scores: self.manifest.candidates.iter().map(|c| similarity(&o.embedding, &c.template)).collect(),
+            })
+            .collect();
+        let serves = |trip: &str| self.manifest.served_trips.contains(trip);
+        let intent = boarding::decide(&Evidence::Face { frames, attempts: 1 }, &self.manifest.candidates, &serves, &self.policy);
+        boarding::apply(self.store, &self.lane, &intent, now)
+    }
+
+    /// The rules for a presented ticket: find it (verifying a QR token), compare the face 1:1
+    /// with the chip photo or the ticket's enrolled template, record the outcome at `now`.
+    pub fn decide_presented(&self, presented: &Presented, observations: &[Observation], now: i64) -> Result<Option<Decision>> {
+        let (found, chip) = match presented {
+            Presented::Qr(text) => (boarding::lookup_ticket(text, self.keys.issuers, self.store, now)?, None),
+            Presented::IdCard { document_number, chip_embedding } => {
+                (boarding::lookup_id_card(document_number, self.keys.station, self.store, &self.manifest.trips)?, chip_embedding.as_deref())
+            }
+        };
+        let mut face = None;
+        let found = found.map(|(mut record, trip)| {
+            // A template made by another embedder is not loaded: as if there were none.
+            let enrolled = self.manifest.candidates.iter().find(|c| c.ticket.id == record.id).map(|c| c.template.as_slice());
+            let reference = chip.or(enrolled);
+            record.has_template = reference.is_some();
+            face = reference.and_then(|r| face_check(r, observations, &self.policy));
+            (record, trip)
+        });
+        let serves = |trip: &str| self.manifest.served_trips.contains(trip);
+        let intent = boarding::decide(&Evidence::Ticket { ticket: found, face }, &self.manifest.candidates, &serves, &self.policy);
+        boarding::apply(self.store, &self.lane, &intent, now)
+    }
+}
+
 impl Decider for LocalDecider<'_> {
     fn decide(&mut self, _track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
-        decide_track(self.manifest, self.store, &self.lane, &self.policy, observations, unix_now())
+        self.decide_track(observations, unix_now())
     }
+
+    fn present(&mut self, _track: u64, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
+        self.decide_presented(presented, observations, unix_now())
+    }
+}
+
+/// The live face against one reference: mean similarity over the observations, and whether
+/// enough of them were flagged as a spoof. `None` without observations.
+fn face_check(reference: &[f32], observations: &[Observation], policy: &Policy) -> Option<FaceCheck> {
+    if observations.is_empty() {
+        return None;
+    }
+    let n = observations.len() as f32;
+    let score = observations.iter().map(|o| similarity(&o.embedding, reference)).sum::<f32>() / n;
+    let spoofed = observations.iter().filter(|o| o.spoof).count() as f32;
+    Some(FaceCheck { score, spoof: spoofed >= policy.spoof_fraction * n })
 }

@@ -31,7 +31,8 @@ use crate::error::Result;
 use crate::face::FaceEngine;
 use crate::ingest::FrameSource;
 use crate::manifest::store::Store;
-pub use decider::{Decider, LocalDecider, Observation};
+use crate::manifest::Trip;
+pub use decider::{Decider, LocalDecider, Observation, Presented, TicketKeys};
 use stats::{LiveStats, StageStats};
 
 /// How a lane runs.
@@ -45,11 +46,19 @@ pub struct LaneOptions {
     pub reembed_after_frames: u64,
     /// Where the running lane publishes frame counts and stage times (the service's health view).
     pub live: Arc<LiveStats>,
+    /// Tickets shown at the lane (QR scanner, ID-card reader), decided with the face at the lane.
+    pub presented: crossbeam_channel::Receiver<Presented>,
 }
 
 impl Default for LaneOptions {
     fn default() -> Self {
-        LaneOptions { drop_stale: true, max_embeds_per_track: 5, reembed_after_frames: 3, live: Arc::default() }
+        LaneOptions {
+            drop_stale: true,
+            max_embeds_per_track: 5,
+            reembed_after_frames: 3,
+            live: Arc::default(),
+            presented: crossbeam_channel::never(),
+        }
     }
 }
 
@@ -58,6 +67,8 @@ impl Default for LaneOptions {
 pub struct LaneManifest {
     pub candidates: Vec<Candidate>,
     pub served_trips: HashSet<String>,
+    /// Every trip boarding in the station now (an ID-card tap finds its ticket among them).
+    pub trips: Vec<Trip>,
 }
 
 /// One passenger's decision as the lane reports it.
@@ -104,23 +115,24 @@ pub fn run(
 }
 
 impl LaneManifest {
-    /// The candidates of every trip boarding in the station (`station_trips`), and the trips this
-    /// lane serves among them.
+    /// The candidates of every trip boarding in the station (`station_trips`) whose templates
+    /// were made by `model_id` (the lane's embedder), and the trips this lane serves.
     pub fn load(
         store: &Store,
         keys: &crate::manifest::keys::StationKeys,
-        station_trips: &[crate::manifest::Trip],
+        station_trips: &[Trip],
         served: HashSet<String>,
+        model_id: &str,
     ) -> Result<Self> {
         let ids: Vec<String> = station_trips.iter().map(|t| t.id.clone()).collect();
         let candidates = store
-            .templates(&ids, keys)?
+            .templates(&ids, model_id, keys)?
             .into_iter()
             .map(|(ticket, template)| {
                 let gate = station_trips.iter().find(|t| t.id == ticket.trip_id).map(|t| t.gate.clone()).unwrap_or_default();
                 Candidate { ticket, gate, template }
             })
             .collect();
-        Ok(LaneManifest { candidates, served_trips: served })
+        Ok(LaneManifest { candidates, served_trips: served, trips: station_trips.to_vec() })
     }
 }

@@ -2,16 +2,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use image::RgbImage;
 
-use super::decider::{Decider, Observation};
+use super::decider::{Decider, Observation, Presented};
 use super::link::{link, LinkSender};
 use super::stats::{LiveStats, StageStats};
 use super::{DecisionSink, LaneDecision, LaneOptions, LaneReport};
-use crate::boarding::kiosk;
+use crate::boarding::{kiosk, Decision};
 use crate::error::{Error, Result};
 use crate::face::detect::{BBox, Detection};
 use crate::face::FaceEngine;
@@ -102,7 +102,7 @@ pub(super) fn run(
         let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
         let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, assessed_tx));
         let embed = scope.spawn(move || embed_stage(engine, live, assessed_rx, embedded_tx));
-        let decided = decide_stage(decider, sinks, live, embedded_rx);
+        let decided = decide_stage(decider, sinks, live, embedded_rx, options.presented.clone());
         let join = |name: &str, r: std::thread::Result<Result<Vec<f64>>>| {
             r.map_err(|_| Error::Inference { id: name.to_string(), reason: "stage thread panicked".to_string() })?
         };
@@ -288,6 +288,24 @@ struct DecideReport {
 struct TrackEvidence {
     observations: Vec<Observation>,
     decided: bool,
+    last_seen: Option<Instant>,
+}
+
+/// A ticket shown at the lane waits this long for a face to compare with, then is decided
+/// without one (staff check the passenger).
+const FACE_WAIT: Duration = Duration::from_secs(4);
+/// The face at the lane is the track observed most recently, if that was this recent.
+const FACE_FRESH: Duration = Duration::from_secs(3);
+
+/// The decide stage's state: the evidence per track, a presented ticket waiting for a face.
+struct Deciding<'a> {
+    decider: &'a mut dyn Decider,
+    sinks: &'a mut [Box<dyn DecisionSink>],
+    tracks: HashMap<u64, TrackEvidence>,
+    pending: Option<(Presented, Instant)>,
+    /// Source time of the latest frame, for decisions not tied to a frame.
+    last_t: f64,
+    report: DecideReport,
 }
 
 fn decide_stage(
@@ -295,42 +313,98 @@ fn decide_stage(
     sinks: &mut [Box<dyn DecisionSink>],
     live: &LiveStats,
     input: Receiver<EmbeddedFrame>,
+    presented: Receiver<Presented>,
 ) -> Result<DecideReport> {
     let mut times = Times::new("decide", live);
-    let mut tracks: HashMap<u64, TrackEvidence> = HashMap::new();
-    let mut report = DecideReport { decisions: 0, undecided: Vec::new(), times: Vec::new(), e2e: Vec::new() };
-    for frame in input {
-        let t = Instant::now();
+    let mut state = Deciding {
+        decider,
+        sinks,
+        tracks: HashMap::new(),
+        pending: None,
+        last_t: 0.0,
+        report: DecideReport { decisions: 0, undecided: Vec::new(), times: Vec::new(), e2e: Vec::new() },
+    };
+    let mut presented = presented;
+    loop {
+        crossbeam_channel::select! {
+            recv(input) -> frame => {
+                let Ok(frame) = frame else { break };
+                let (t, captured) = (Instant::now(), frame.meta.captured);
+                state.frame(frame)?;
+                times.since(t);
+                state.report.e2e.push(elapsed_ms(captured));
+                live.record("e2e", elapsed_ms(captured));
+            }
+            recv(presented) -> ticket => match ticket {
+                Ok(ticket) => state.pending = Some((ticket, Instant::now())),
+                // The ticket reader is gone: the lane goes on with faces alone.
+                Err(_) => presented = crossbeam_channel::never(),
+            },
+            default(Duration::from_millis(100)) => {}
+        }
+        state.try_presented(false)?;
+    }
+    state.try_presented(true)?; // the source ended: decide a waiting ticket now
+    state.report.times = times.samples;
+    Ok(state.report)
+}
+
+impl Deciding<'_> {
+    fn frame(&mut self, frame: EmbeddedFrame) -> Result<()> {
+        self.last_t = frame.meta.timestamp_ms / 1000.0;
         for (track, spoof, embedding) in frame.faces {
-            let evidence = tracks.entry(track).or_default();
+            let evidence = self.tracks.entry(track).or_default();
+            // Kept after a decision too: a ticket shown next is compared with this face.
+            evidence.observations.push(Observation { spoof, embedding });
+            evidence.last_seen = Some(Instant::now());
             if evidence.decided {
                 continue;
             }
-            evidence.observations.push(Observation { spoof, embedding });
-            let Some(decision) = decider.decide(track, &evidence.observations)? else { continue };
+            let Some(decision) = self.decider.decide(track, &evidence.observations)? else { continue };
             evidence.decided = true;
-            report.decisions += 1;
-            let lane_decision = LaneDecision {
-                t: frame.meta.timestamp_ms / 1000.0,
-                track,
-                kiosk: kiosk::view(&decision),
-                decision,
-                latency_ms: elapsed_ms(frame.meta.captured),
-            };
-            for sink in sinks.iter_mut() {
-                sink.emit(&lane_decision)?;
-            }
+            self.emit(track, decision, elapsed_ms(frame.meta.captured))?;
         }
         for ended in frame.ended {
-            if !tracks.remove(&ended.id).is_some_and(|e| e.decided) {
+            if !self.tracks.remove(&ended.id).is_some_and(|e| e.decided) {
                 tracing::info!(track = ended.id, hits = ended.hits, "track left without a decision");
-                report.undecided.push(ended.id);
+                self.report.undecided.push(ended.id);
             }
         }
-        times.since(t);
-        report.e2e.push(elapsed_ms(frame.meta.captured));
-        live.record("e2e", elapsed_ms(frame.meta.captured));
+        Ok(())
     }
-    report.times = times.samples;
-    Ok(report)
+
+    /// Decides a presented ticket once the face at the lane is known, or when waiting longer
+    /// (or at all, if `now`) would not help.
+    fn try_presented(&mut self, now: bool) -> Result<()> {
+        let Some((ticket, since)) = &self.pending else { return Ok(()) };
+        let face = self
+            .tracks
+            .iter()
+            .filter_map(|(id, e)| e.last_seen.filter(|seen| seen.elapsed() <= FACE_FRESH).map(|seen| (seen, *id)))
+            .max()
+            .map(|(_, id)| id);
+        if face.is_none() && !now && since.elapsed() < FACE_WAIT {
+            return Ok(());
+        }
+        let observations = face.and_then(|id| self.tracks.get(&id)).map(|e| e.observations.clone()).unwrap_or_default();
+        let waited_ms = elapsed_ms(*since);
+        let decision = self.decider.present(face.unwrap_or_default(), ticket, &observations)?;
+        self.pending = None;
+        if let Some(decision) = decision {
+            if let Some(evidence) = face.and_then(|id| self.tracks.get_mut(&id)) {
+                evidence.decided = true;
+            }
+            self.emit(face.unwrap_or_default(), decision, waited_ms)?;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, track: u64, decision: Decision, latency_ms: f64) -> Result<()> {
+        self.report.decisions += 1;
+        let lane_decision = LaneDecision { t: self.last_t, track, kiosk: kiosk::view(&decision), decision, latency_ms };
+        for sink in self.sinks.iter_mut() {
+            sink.emit(&lane_decision)?;
+        }
+        Ok(())
+    }
 }
