@@ -151,6 +151,11 @@ fn an_unknown_face_goes_to_staff_who_decide() {
     let refused = boarding::resolve(&s.store, check, false, "staff-7", "no ticket for this bus", None, NOW + 30).expect("resolves");
     assert_eq!(refused.outcome, "manual_refused");
     assert!(boarding::resolve(&s.store, check, true, "staff-7", "changed my mind", None, NOW + 60).is_err(), "a check is resolved once");
+    // The same passenger comes back with an ID card staff find on the manifest: approved, boarded.
+    let again = s.record(&intent).manual_check.expect("queued");
+    let approved = boarding::resolve(&s.store, again, true, "staff-7", "ID checked: seat 03", Some("G3-03"), NOW + 90).expect("resolves");
+    assert_eq!((approved.outcome.as_str(), approved.ticket.as_deref()), ("manual_approved", Some("G3-03")));
+    assert_eq!(s.store.ticket("G3-03").expect("reads").expect("exists").state, TicketState::Boarded);
 }
 
 #[test]
