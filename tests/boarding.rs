@@ -15,7 +15,7 @@ use boardcheck::manifest::import;
 use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
 use boardcheck::manifest::{TicketState, Trip};
-use boardcheck::pipeline::{self, DecisionSink, LaneManifest, LaneOptions, LocalDecider, Presented, TicketKeys};
+use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider, Presented, TicketKeys};
 use boardcheck::ticket::{self, IssuerKey, IssuerKeys, Ticket};
 use common::{engine, fixture, main_face};
 
@@ -212,22 +212,30 @@ fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
 }
 
 /// Runs a lane at gate 3 over `frames` with `shown` presented at the start; its decisions.
-fn lane_with_ticket(s: &Station, frames: &Path, shown: Presented) -> Vec<boardcheck::pipeline::LaneDecision> {
-    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<boardcheck::pipeline::LaneDecision>>>);
+fn lane_with_ticket(s: &Station, frames: &Path, shown: Presented) -> Vec<LaneDecision> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    tx.send(shown).expect("queued");
+    run_lane(
+        s,
+        frames,
+        LaneOptions { drop_stale: false, presented: rx, ..LaneOptions::default() },
+        &IssuerKeys::default(),
+        Policy::default(),
+    )
+}
+
+fn run_lane(s: &Station, frames: &Path, options: LaneOptions, issuers: &IssuerKeys, policy: Policy) -> Vec<LaneDecision> {
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<LaneDecision>>>);
     impl DecisionSink for Collect {
-        fn emit(&mut self, d: &boardcheck::pipeline::LaneDecision) -> boardcheck::Result<()> {
+        fn emit(&mut self, d: &LaneDecision) -> boardcheck::Result<()> {
             self.0.lock().expect("lock").push(d.clone());
             Ok(())
         }
     }
     let served = ["G3".to_string()].into_iter().collect();
     let manifest = LaneManifest::load(&s.store, &s.keys, &s.trips, served, engine().embedder_id()).expect("manifest");
-    let issuers = IssuerKeys::default();
-    let keys = TicketKeys { station: &s.keys, issuers: &issuers };
-    let mut decider = LocalDecider { manifest: &manifest, store: &s.store, keys, lane: "lane-1".into(), policy: Policy::default() };
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    tx.send(shown).expect("queued");
-    let options = LaneOptions { drop_stale: false, presented: rx, ..LaneOptions::default() };
+    let keys = TicketKeys { station: &s.keys, issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &s.store, keys, lane: "lane-1".into(), policy };
     let decisions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(Collect(decisions.clone()))];
     let source = Box::new(ImageFolderSource::open(frames, 15.0).expect("frames"));
@@ -268,4 +276,47 @@ fn a_ticket_shown_with_no_face_in_view_goes_to_staff() {
     assert_eq!(decisions.len(), 1, "{decisions:?}");
     assert_eq!((decisions[0].decision.outcome.as_str(), decisions[0].decision.reason.as_deref()), ("manual_pending", Some("refused")));
     assert_eq!(decisions[0].track, 0, "no face track");
+}
+
+#[test]
+fn an_eticket_held_up_to_the_camera_is_read_and_checked_against_the_face() {
+    let s = station();
+    let issuer_dir = s.dir.join("issuer");
+    let key_id = ticket::keygen(&issuer_dir).expect("keygen");
+    let key = IssuerKey::load(&issuer_dir.join(format!("{key_id}.key"))).expect("key");
+    let issuers = IssuerKeys::load(&issuer_dir).expect("issuer keys");
+    let now = boardcheck::clock::unix_now();
+    let t = Ticket {
+        ticket_id: "G3-02".into(),
+        trip_id: "G3".into(),
+        seat: "02".into(),
+        document_hash: None,
+        not_before: (now - 3600) as _,
+        not_after: (now + 3600) as _,
+        issuer: key_id,
+    };
+    let code = ticket::render_qr(&key.issue(&t).expect("issues")).expect("fits");
+    // Biden holds his phone up beside his face.
+    let face = image::imageops::resize(
+        &image_io::load_rgb(&fixture("biden.jpg")).expect("fixture"),
+        455,
+        568,
+        image::imageops::FilterType::Triangle,
+    );
+    let (width, height) = (480 + code.width() + 20, (code.height() + 40).max(600));
+    let mut frame = image::RgbImage::from_pixel(width, height, image::Rgb([128, 128, 128]));
+    image::imageops::overlay(&mut frame, &face, 0, 16);
+    image::imageops::overlay(&mut frame, &image::DynamicImage::ImageLuma8(code).to_rgb8(), 480, 20);
+    assert_eq!(ticket::decode_qr(&frame).len(), 1, "the code reads in the frame");
+    let frames = tempfile::tempdir().expect("tempdir");
+    for i in 0..10 {
+        frame.save(frames.path().join(format!("{i:03}.png"))).expect("saves");
+    }
+    // Faces alone never decide here (min_frames out of reach): only the ticket path can.
+    let policy = Policy { min_frames: 1000, ..Policy::default() };
+    let options = LaneOptions { drop_stale: false, qr_per_second: 1000.0, ..LaneOptions::default() };
+    let decisions = run_lane(&s, frames.path(), options, &issuers, policy);
+    let seen: Vec<(&str, Option<&str>)> = decisions.iter().map(|d| (d.decision.outcome.as_str(), d.decision.ticket.as_deref())).collect();
+    assert_eq!(seen, vec![("boarded", Some("G3-02"))], "read once, boarded once");
+    assert_eq!(decisions[0].decision.method, Some(boardcheck::manifest::Method::TicketFace));
 }

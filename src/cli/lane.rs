@@ -33,6 +33,10 @@ pub struct LaneArgs {
     config: PathBuf,
 }
 
+/// How often a lane with `qr_from_camera` looks for a QR code: often enough that a code held
+/// up is read within a second, rarely enough to leave the CPU to the faces.
+const CAMERA_QR_PER_SECOND: f64 = 3.0;
+
 pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     let config = LaneConfig::load(&args.config)?;
     let mut engine_options = EngineOptions::default();
@@ -54,6 +58,9 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     };
     let mut sinks = outputs(&config);
     let mut options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
+    if config.qr_from_camera {
+        options.qr_per_second = CAMERA_QR_PER_SECOND;
+    }
     if let Some(scanner) = &config.scanner {
         options.presented = read_tickets(scanner, engine.clone())?;
     }

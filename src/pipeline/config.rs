@@ -36,6 +36,9 @@ pub struct LaneConfig {
     /// The QR scanner and ID-card reader: `stdin`, a serial device or a FIFO (one line per
     /// scan; see [`crate::ingest::scanner`]). None: faces only.
     pub scanner: Option<String>,
+    /// Also read QR e-tickets held up to the lane camera (a few looks a second; each costs
+    /// ≈30 ms of CPU at 640×480, so leave it off where a scanner is fitted).
+    pub qr_from_camera: bool,
     /// Trusted e-ticket issuers: a folder of `<key-id>.pub` files or a TOML file (local
     /// decisions; through the service, station.toml names them).
     pub issuer_keys: Option<PathBuf>,
@@ -72,6 +75,7 @@ impl Default for LaneConfig {
             window_before_min: 60,
             window_after_min: 30,
             scanner: None,
+            qr_from_camera: false,
             issuer_keys: None,
             threads: 1,
             drop_stale: None,

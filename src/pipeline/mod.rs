@@ -48,6 +48,8 @@ pub struct LaneOptions {
     pub live: Arc<LiveStats>,
     /// Tickets shown at the lane (QR scanner, ID-card reader), decided with the face at the lane.
     pub presented: crossbeam_channel::Receiver<Presented>,
+    /// Look for QR e-tickets held up to the camera this many times a second (0: never).
+    pub qr_per_second: f64,
 }
 
 impl Default for LaneOptions {
@@ -58,6 +60,7 @@ impl Default for LaneOptions {
             reembed_after_frames: 3,
             live: Arc::default(),
             presented: crossbeam_channel::never(),
+            qr_per_second: 0.0,
         }
     }
 }

@@ -95,14 +95,19 @@ pub(super) fn run(
     let (tracked_tx, tracked_rx, dropped_track) = link(false); // ended tracks must not be lost
     let (assessed_tx, assessed_rx, dropped_assess) = link(false);
     let (embedded_tx, embedded_rx, dropped_embed) = link(false);
+    // Frames for the QR reader: only the latest matters, a few times a second.
+    let (qr_frame_tx, qr_frame_rx, _) = link(true);
+    let qr_frame_tx = QrFeed::new(qr_frame_tx, options.qr_per_second);
+    let (qr_tx, qr_rx) = crossbeam_channel::bounded(4);
 
     let outcome = std::thread::scope(|scope| {
-        let capture = scope.spawn(move || capture_stage(source.as_mut(), live, captured_tx));
+        let capture = scope.spawn(move || capture_stage(source.as_mut(), live, captured_tx, qr_frame_tx));
+        scope.spawn(move || qr_stage(qr_frame_rx, qr_tx));
         let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
         let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
         let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, assessed_tx));
         let embed = scope.spawn(move || embed_stage(engine, live, assessed_rx, embedded_tx));
-        let decided = decide_stage(decider, sinks, live, embedded_rx, options.presented.clone());
+        let decided = decide_stage(decider, sinks, live, embedded_rx, [options.presented.clone(), qr_rx]);
         let join = |name: &str, r: std::thread::Result<Result<Vec<f64>>>| {
             r.map_err(|_| Error::Inference { id: name.to_string(), reason: "stage thread panicked".to_string() })?
         };
@@ -144,7 +149,53 @@ struct CaptureReport {
     times: Vec<f64>,
 }
 
-fn capture_stage(source: &mut dyn FrameSource, live: &LiveStats, out: LinkSender<(Meta, RgbImage)>) -> Result<CaptureReport> {
+/// Hands a copy of a frame to the QR reader at most `per_second` times a second (never, at 0).
+struct QrFeed {
+    link: LinkSender<RgbImage>,
+    every: Option<Duration>,
+    last: Option<Instant>,
+}
+
+impl QrFeed {
+    fn new(link: LinkSender<RgbImage>, per_second: f64) -> Self {
+        QrFeed { link, every: (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second)), last: None }
+    }
+
+    fn offer(&mut self, frame: &RgbImage) {
+        let Some(every) = self.every else { return };
+        if self.last.is_none_or(|last| last.elapsed() >= every) {
+            self.last = Some(Instant::now());
+            self.link.send(frame.clone());
+        }
+    }
+}
+
+/// A QR e-ticket shown to the camera is read once, not at every frame it stays in view.
+const QR_REPEAT: Duration = Duration::from_secs(10);
+
+/// Reads QR codes from the frames it is given; each new text becomes a presented ticket.
+fn qr_stage(input: Receiver<RgbImage>, out: crossbeam_channel::Sender<Presented>) {
+    let mut seen: Vec<(String, Instant)> = Vec::new();
+    for frame in input {
+        seen.retain(|(_, at)| at.elapsed() < QR_REPEAT);
+        for text in crate::ticket::decode_qr(&frame) {
+            if seen.iter().any(|(t, _)| *t == text) {
+                continue;
+            }
+            seen.push((text.clone(), Instant::now()));
+            if out.send(Presented::Qr(text)).is_err() {
+                return; // the lane is stopping
+            }
+        }
+    }
+}
+
+fn capture_stage(
+    source: &mut dyn FrameSource,
+    live: &LiveStats,
+    out: LinkSender<(Meta, RgbImage)>,
+    mut qr: QrFeed,
+) -> Result<CaptureReport> {
     let mut times = Times::new("capture", live);
     let mut report = CaptureReport { frames: 0, unreadable: 0, times: Vec::new() };
     loop {
@@ -157,6 +208,7 @@ fn capture_stage(source: &mut dyn FrameSource, live: &LiveStats, out: LinkSender
         live.frame_read();
         report.frames += 1;
         let meta = Meta { index: frame.index, timestamp_ms: frame.timestamp_ms, captured: t };
+        qr.offer(&frame.image);
         if !out.send((meta, frame.image)) {
             break;
         }
@@ -313,7 +365,7 @@ fn decide_stage(
     sinks: &mut [Box<dyn DecisionSink>],
     live: &LiveStats,
     input: Receiver<EmbeddedFrame>,
-    presented: Receiver<Presented>,
+    presented: [Receiver<Presented>; 2],
 ) -> Result<DecideReport> {
     let mut times = Times::new("decide", live);
     let mut state = Deciding {
@@ -324,7 +376,7 @@ fn decide_stage(
         last_t: 0.0,
         report: DecideReport { decisions: 0, undecided: Vec::new(), times: Vec::new(), e2e: Vec::new() },
     };
-    let mut presented = presented;
+    let [mut scanned, mut camera_qr] = presented;
     loop {
         crossbeam_channel::select! {
             recv(input) -> frame => {
@@ -335,10 +387,14 @@ fn decide_stage(
                 state.report.e2e.push(elapsed_ms(captured));
                 live.record("e2e", elapsed_ms(captured));
             }
-            recv(presented) -> ticket => match ticket {
+            recv(scanned) -> ticket => match ticket {
                 Ok(ticket) => state.pending = Some((ticket, Instant::now())),
-                // The ticket reader is gone: the lane goes on with faces alone.
-                Err(_) => presented = crossbeam_channel::never(),
+                // The ticket reader is gone: the lane goes on without it.
+                Err(_) => scanned = crossbeam_channel::never(),
+            },
+            recv(camera_qr) -> ticket => match ticket {
+                Ok(ticket) => state.pending = Some((ticket, Instant::now())),
+                Err(_) => camera_qr = crossbeam_channel::never(),
             },
             default(Duration::from_millis(100)) => {}
         }
