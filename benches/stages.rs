@@ -1,11 +1,13 @@
-//! Per-stage latency of the vision core on a real face (criterion): detection, alignment,
-//! embedding (single and batched), and the whole analysis with and without liveness.
+//! Per-stage latency of the vision core on a real face (criterion): detection (on the photo and
+//! on a 640×480 lane frame, with its letterbox alone), landmarks and alignment of one tracked
+//! face, embedding (single and batched), and the whole analysis with and without liveness.
 //! Run with `cargo bench --bench stages`; needs `scripts/setup` first.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
-use boardcheck::face::detect::rfb::RfbDetector;
-use boardcheck::face::detect::Detector;
+use boardcheck::face::align::{warp, Affine, Border};
+use boardcheck::face::detect::rfb::{self, RfbDetector};
+use boardcheck::face::detect::{letterbox, Detector};
 use boardcheck::face::{aligned_crop, EngineOptions, FaceEngine};
 use boardcheck::models::Catalog;
 use boardcheck::runtime::{self, OnnxModel, RuntimeOptions};
@@ -28,8 +30,20 @@ fn stages(c: &mut Criterion) {
         OnnxModel::load(rt, "rfb320", &detector_path, &boardcheck::face::detect::rfb::INPUT_SHAPE, one_thread).expect("detector"),
     );
 
+    // A lane camera frame: the photo scaled to 480 rows and centred in 640×480.
+    let s = image.height() as f32 / 480.0;
+    let frame = warp(&image, &Affine::scale_translate(s, s, (image.width() as f32 - 640.0 * s) / 2.0, 0.0), 640, 480, Border::Replicate);
+    let in_frame = engine.detect(&frame).expect("detects").into_iter().next().expect("a face in the frame");
+
     let mut group = c.benchmark_group("vision");
     group.bench_function("detect_rfb320", |b| b.iter(|| detector.detect(&image).expect("detects")));
+    // The lane's detect stage, and its own share: letterbox and tensor packing.
+    group.bench_function("detect_rfb320_640x480", |b| b.iter(|| detector.detect(&frame).expect("detects")));
+    group.bench_function("letterbox_640x480", |b| {
+        b.iter(|| letterbox(&frame, rfb::INPUT_WIDTH, rfb::INPUT_HEIGHT, rfb::FILL, &rfb::NORMALISATION))
+    });
+    // What the assess stage does for every tracked face on every frame.
+    group.bench_function("locate_640x480", |b| b.iter(|| engine.locate(&frame, &in_frame).expect("locates")));
     group.bench_function("align_112", |b| b.iter(|| aligned_crop(&image, &face.points).expect("aligns")));
     let crop = aligned_crop(&image, &face.points).expect("aligns");
     group.bench_function("embed_1", |b| b.iter(|| engine.embedder().embed(std::slice::from_ref(&crop)).expect("embeds")));

@@ -3,9 +3,9 @@
 //! from them: eyelid points averaged for the eye centres, nose tip, and each mouth corner
 //! averaged with the inner-lip corner next to it.
 
-use image::RgbImage;
+use image::{Rgb, RgbImage};
 
-use super::align::{warp, Affine, Border, FivePoints, Point};
+use super::align::{warp_rows, Affine, Border, FivePoints, Point};
 use super::detect::BBox;
 use super::tensor::luma;
 use crate::error::{Error, Result};
@@ -35,8 +35,8 @@ impl LandmarkModel {
     /// One pass of the model on `bbox`.
     fn landmarks_in_box(&self, image: &RgbImage, bbox: &BBox) -> Result<Vec<Point>> {
         let to_image = Affine::rect_to_output(bbox.x1, bbox.y1, bbox.width(), bbox.height(), SIZE, SIZE);
-        let crop = warp(image, &to_image, SIZE, SIZE, Border::Replicate);
-        let data: Vec<f32> = crop.pixels().map(|p| luma(p) / 256.0).collect();
+        let mut data = Vec::with_capacity((SIZE * SIZE) as usize);
+        warp_rows(image, &to_image, SIZE, SIZE, Border::Replicate, |_, row| data.extend(row.iter().map(|&p| luma(&Rgb(p)) / 256.0)));
         let outputs = self.model.run(&[1, 1, SIZE as usize, SIZE as usize], data)?;
         let raw = match outputs.first() {
             Some(o) if o.data.len() == 136 => &o.data,

@@ -6,7 +6,7 @@
 use image::RgbImage;
 use serde::Serialize;
 
-use super::align::{warp, Affine, Border};
+use super::align::{Affine, Border};
 use super::detect::BBox;
 use super::tensor::{Channels, Layout, Normalisation};
 use crate::error::{Error, Result};
@@ -81,9 +81,8 @@ impl LivenessModel {
     fn spoof_score(&self, image: &RgbImage, bbox: &BBox) -> Result<f32> {
         match self.kind {
             LivenessKind::Faceplugin => {
-                let crop = context_crop(image, bbox, 2.7, 128);
                 let norm = Normalisation { channels: Channels::Rgb, layout: Layout::Nchw, mean: 0.0, std: 1.0 };
-                let (shape, data) = norm.batch(std::slice::from_ref(&crop));
+                let (shape, data) = norm.warped(image, &context_region(image, bbox, 2.7, 128), 128, 128, Border::Replicate);
                 let logits = self.single_output(shape, data, 3)?;
                 let p = softmax(&logits);
                 Ok(1.0 - p[LIVE_CLASS])
@@ -93,9 +92,8 @@ impl LivenessModel {
                 let side = bbox.width().max(bbox.height());
                 let c = bbox.centre();
                 let to_image = Affine::rect_to_output(c.x - side / 2.0, c.y - side / 2.0, side, side, 256, 256);
-                let crop = warp(image, &to_image, 256, 256, Border::Replicate);
                 let norm = Normalisation { channels: Channels::Rgb, layout: Layout::Nhwc, mean: 0.0, std: 255.0 };
-                let (shape, data) = norm.batch(std::slice::from_ref(&crop));
+                let (shape, data) = norm.warped(image, &to_image, 256, 256, Border::Replicate);
                 let outputs = self.model.run(&shape, data)?;
                 // Outputs: clss_pred [N,8], leaf_node_mask [N,8], score [N] (sum |clss|·mask).
                 match outputs.get(2) {
@@ -118,16 +116,16 @@ impl LivenessModel {
 /// Faceplugin's class of live faces (the others are attack species).
 const LIVE_CLASS: usize = 1;
 
-/// The face box scaled by `scale` about its centre (keeping its aspect ratio, shrunk to fit the
-/// image as the model's authors do), resized to `size`×`size`.
-fn context_crop(image: &RgbImage, bbox: &BBox, scale: f32, size: u32) -> RgbImage {
+/// The map that samples the face box scaled by `scale` about its centre (keeping its aspect
+/// ratio, shrunk to fit the image as the model's authors do) into a `size`×`size` crop.
+fn context_region(image: &RgbImage, bbox: &BBox, scale: f32, size: u32) -> Affine {
     let (iw, ih) = (image.width() as f32, image.height() as f32);
     let scale = scale.min((iw - 1.0) / bbox.width().max(1.0)).min((ih - 1.0) / bbox.height().max(1.0));
     let (w, h) = (bbox.width() * scale, bbox.height() * scale);
     let c = bbox.centre();
     let x = (c.x - w / 2.0).clamp(0.0, (iw - w).max(0.0));
     let y = (c.y - h / 2.0).clamp(0.0, (ih - h).max(0.0));
-    warp(image, &Affine::rect_to_output(x, y, w, h, size, size), size, size, Border::Replicate)
+    Affine::rect_to_output(x, y, w, h, size, size)
 }
 
 fn softmax(logits: &[f32]) -> Vec<f32> {
@@ -140,6 +138,7 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::align::warp;
 
     #[test]
     fn softmax_sums_to_one() {
@@ -152,7 +151,7 @@ mod tests {
     fn context_crop_stays_inside_the_image() {
         let img = RgbImage::from_fn(100, 100, |x, _| image::Rgb([x as u8, 0, 0]));
         let bbox = BBox { x1: 80.0, y1: 40.0, x2: 100.0, y2: 60.0 };
-        let crop = context_crop(&img, &bbox, 2.7, 16);
+        let crop = warp(&img, &context_region(&img, &bbox, 2.7, 16), 16, 16, Border::Replicate);
         // Shifted left to fit: the crop ends at the image's right edge.
         assert!(crop.get_pixel(15, 8).0[0] >= 95);
     }

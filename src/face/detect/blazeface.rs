@@ -152,9 +152,8 @@ impl Detector for BlazefaceDetector {
 
     fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         let size = self.variant.input_size();
-        let lb = letterbox(image, size, size, FILL);
-        let (shape, data) = NORMALISATION.batch(std::slice::from_ref(&lb.input));
-        let outputs = self.model.run(&shape, data)?;
+        let lb = letterbox(image, size, size, FILL, &NORMALISATION);
+        let outputs = self.model.run(&lb.shape, lb.data)?;
         let mut candidates = Vec::new();
         for &(cells, per_cell) in &LAYERS {
             let count = cells * cells * per_cell;

@@ -13,7 +13,8 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::face::align::{warp, Affine, Border, Point};
+use crate::face::align::{Affine, Border, Point};
+use crate::face::tensor::Normalisation;
 
 /// An axis-aligned box in image pixels, corners (x1, y1) top-left and (x2, y2) bottom-right.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -76,19 +77,29 @@ pub trait Detector: Send + Sync {
     fn model(&self) -> &crate::runtime::OnnxModel;
 }
 
-/// A letterboxed model input and the map from its pixels back to the image's.
+/// A letterboxed model input, already a normalised one-image tensor, and the map from its
+/// pixels back to the image's.
 pub struct Letterbox {
-    pub input: RgbImage,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
     pub to_image: Affine,
 }
 
-/// Scales `image` to fit `width`×`height` without distortion, centred, padded with `fill`.
-pub fn letterbox(image: &RgbImage, width: u32, height: u32, fill: [u8; 3]) -> Letterbox {
-    let scale = (width as f32 / image.width() as f32).min(height as f32 / image.height() as f32);
-    let pad_x = (width as f32 - image.width() as f32 * scale) / 2.0;
-    let pad_y = (height as f32 - image.height() as f32 * scale) / 2.0;
-    let to_image = Affine::scale_translate(1.0 / scale, 1.0 / scale, -pad_x / scale, -pad_y / scale);
-    Letterbox { input: warp(image, &to_image, width, height, Border::Constant(fill)), to_image }
+/// Scales `image` to fit `width`×`height` without distortion, centred, padded with `fill`,
+/// and normalises it into the tensor `norm` describes. Sampled straight into the tensor in one
+/// pass: building the image first and packing it after was most of the detect stage's time.
+pub fn letterbox(image: &RgbImage, width: u32, height: u32, fill: [u8; 3], norm: &Normalisation) -> Letterbox {
+    let to_image = letterbox_map(image.width(), image.height(), width, height);
+    let (shape, data) = norm.warped(image, &to_image, width, height, Border::Constant(fill));
+    Letterbox { shape, data, to_image }
+}
+
+/// The map from a `width`×`height` letterbox input back to an `image_w`×`image_h` image.
+fn letterbox_map(image_w: u32, image_h: u32, width: u32, height: u32) -> Affine {
+    let scale = (width as f32 / image_w as f32).min(height as f32 / image_h as f32);
+    let pad_x = (width as f32 - image_w as f32 * scale) / 2.0;
+    let pad_y = (height as f32 - image_h as f32 * scale) / 2.0;
+    Affine::scale_translate(1.0 / scale, 1.0 / scale, -pad_x / scale, -pad_y / scale)
 }
 
 /// Greedy non-maximum suppression: keeps the best box of each overlapping group.
@@ -123,6 +134,8 @@ pub fn weighted_nms(mut candidates: Vec<Detection>, iou_threshold: f32) -> Vec<D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::align::warp;
+    use crate::face::tensor::{Channels, Layout};
 
     fn det(x1: f32, score: f32) -> Detection {
         Detection { bbox: BBox { x1, y1: 0.0, x2: x1 + 10.0, y2: 10.0 }, score, keypoints: vec![Point::new(x1, 5.0)] }
@@ -155,11 +168,21 @@ mod tests {
     #[test]
     fn letterbox_maps_back_to_the_image() {
         let img = RgbImage::new(640, 240);
-        let lb = letterbox(&img, 320, 240, [0, 0, 0]);
-        assert_eq!(lb.input.dimensions(), (320, 240));
+        let norm = Normalisation { channels: Channels::Rgb, layout: Layout::Nchw, mean: 0.0, std: 1.0 };
+        let lb = letterbox(&img, 320, 240, [0, 0, 0], &norm);
+        assert_eq!((lb.shape.as_slice(), lb.data.len()), ([1, 3, 240, 320].as_slice(), 3 * 320 * 240));
         // 640×240 scales by 0.5 to 320×120, centred with 60 rows of padding above.
         let p = lb.to_image.apply(Point::new(160.0, 120.0));
         assert!((p.x - 320.0).abs() < 1e-3 && (p.y - 120.0).abs() < 1e-3);
         assert!((lb.to_image.apply(Point::new(0.0, 60.0)).y).abs() < 1e-3);
+    }
+
+    #[test]
+    fn letterbox_tensor_is_the_letterboxed_image_normalised() {
+        let img = RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 256) as u8]));
+        let norm = Normalisation { channels: Channels::Rgb, layout: Layout::Nchw, mean: 127.0, std: 128.0 };
+        let lb = letterbox(&img, 320, 240, [127, 127, 127], &norm);
+        let image = warp(&img, &lb.to_image, 320, 240, Border::Constant([127, 127, 127]));
+        assert_eq!((lb.shape, lb.data), norm.batch(&[image]));
     }
 }

@@ -13,9 +13,9 @@ pub const INPUT_WIDTH: u32 = 320;
 pub const INPUT_HEIGHT: u32 = 240;
 pub const INPUT_SHAPE: [i64; 4] = [1, 3, INPUT_HEIGHT as i64, INPUT_WIDTH as i64];
 
-const NORMALISATION: Normalisation = Normalisation { channels: Channels::Rgb, layout: Layout::Nchw, mean: 127.0, std: 128.0 };
+pub const NORMALISATION: Normalisation = Normalisation { channels: Channels::Rgb, layout: Layout::Nchw, mean: 127.0, std: 128.0 };
 /// Padding that normalises to zero.
-const FILL: [u8; 3] = [127, 127, 127];
+pub const FILL: [u8; 3] = [127, 127, 127];
 
 pub struct RfbDetector {
     model: OnnxModel,
@@ -36,9 +36,8 @@ impl Detector for RfbDetector {
     }
 
     fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
-        let lb = letterbox(image, INPUT_WIDTH, INPUT_HEIGHT, FILL);
-        let (shape, data) = NORMALISATION.batch(std::slice::from_ref(&lb.input));
-        let outputs = self.model.run(&shape, data)?;
+        let lb = letterbox(image, INPUT_WIDTH, INPUT_HEIGHT, FILL, &NORMALISATION);
+        let outputs = self.model.run(&lb.shape, lb.data)?;
         let [scores, boxes] = outputs.as_slice() else {
             return Err(Error::Inference {
                 id: self.model.id().to_string(),
