@@ -47,12 +47,16 @@ pub struct BenchReport {
     pub e2e: Percentiles,
     pub floor: Floor,
     pub threads: usize,
+    /// Frames were fed at the source's rate.
+    pub realtime: bool,
 }
 
-/// At most `limit` frames of a source.
+/// At most `limit` frames of a source; with `paced_from`, each handed out no earlier than its
+/// timestamp after that instant, as a camera delivers them.
 struct Limited {
     inner: Box<dyn FrameSource>,
     left: u64,
+    paced_from: Option<std::time::Instant>,
 }
 
 impl FrameSource for Limited {
@@ -61,7 +65,12 @@ impl FrameSource for Limited {
             return Ok(None);
         }
         self.left -= 1;
-        self.inner.next_frame()
+        let frame = self.inner.next_frame()?;
+        if let (Some(start), Some(f)) = (self.paced_from, &frame) {
+            let due = start + std::time::Duration::from_secs_f64(f.timestamp_ms.max(0.0) / 1000.0);
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        }
+        Ok(frame)
     }
 
     fn describe(&self) -> String {
@@ -74,14 +83,17 @@ impl FrameSource for Limited {
 }
 
 /// Runs the lane pipeline over `source` (with an empty manifest: every track is searched and
-/// recorded as not on the manifest), then measures the floor on the first frames.
-pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usize) -> Result<BenchReport> {
+/// recorded as not on the manifest), then measures the floor on the first frames. `realtime`
+/// feeds the frames at the source's own rate (a camera's view); otherwise as fast as they
+/// decode (the pipeline's throughput).
+pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usize, realtime: bool) -> Result<BenchReport> {
     let dir = tempfile::tempdir().map_err(|e| Error::io("<tempdir>", e))?;
     let store = Store::open(&dir.path().join("bench.db"))?;
     let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
     let (station_keys, issuers) = (StationKeys::load_or_create(&dir.path().join("station.key"))?, IssuerKeys::default());
     let limit = frames.unwrap_or(u64::MAX);
-    let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit });
+    let paced_from = realtime.then(std::time::Instant::now);
+    let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit, paced_from });
     // Latest frame wins, as with a live camera: the figures are what a lane would see.
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
     let keys = TicketKeys { station: &station_keys, issuers: &issuers };
@@ -98,6 +110,7 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
         e2e: Percentiles::from(&report.e2e),
         floor,
         threads,
+        realtime,
     })
 }
 

@@ -15,6 +15,10 @@ pub struct BenchArgs {
     /// Stop after this many frames.
     #[arg(long)]
     frames: Option<u64>,
+    /// Feed frames at the source's own frame rate, as a camera would (default: as fast as
+    /// they decode, to measure throughput).
+    #[arg(long)]
+    realtime: bool,
     /// Print `{"frames":…, "fps":…, "dropped":…, "stages":{…}, "e2e":{…}, "floor":{…}}`.
     #[arg(long)]
     json: bool,
@@ -28,7 +32,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     engine_args.sessions = Some(1);
     let engine = engine_args.load()?;
     let threads = engine_args.threads.unwrap_or(1);
-    let report = bench::run(&engine, &args.source, args.frames, threads)?;
+    let report = bench::run(&engine, &args.source, args.frames, threads, args.realtime)?;
     if args.json {
         super::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);

@@ -2,16 +2,18 @@
 //!
 //! ```text
 //! capture ─► detect ─► track ─► assess ─► embed ─► decide ─► outputs
-//!  source     boxes    IoU      landmarks, quality,  batched   boarding rules,
-//!                      tracks   liveness (chosen     L2        store, kiosk,
-//!                               frames only)                   gate
+//!  source     boxes    IoU      landmarks,  liveness + boarding rules,
+//!  (+ QR      tracks            quality,    embedding  store, kiosk,
+//!   reader)                     choice      (chosen    gate
+//!                                           frames)
 //! ```
-//! Each stage runs on its own thread; the [`link`]s between them hold one item. For a live
-//! camera they keep the latest and count what they drop; for a recording they block, so every
-//! frame is seen and results do not depend on timing. Data flows one way: the assess stage
-//! chooses which frames of a track to embed (the sharpest so far, a few per track) without
-//! asking the decide stage, and frames are dropped after assessment — a live image is never
-//! kept (PIPL).
+//! Each stage runs on its own thread; the [`link`]s between them hold one item (the one
+//! before the embed stage a backlog, so tracking keeps pace while a chosen frame is being
+//! embedded). For a live camera they keep the latest and count what they drop; for a
+//! recording they block, so every frame is seen and results do not depend on timing. Data
+//! flows one way: the assess stage chooses which frames of a track to embed (the sharpest so
+//! far, a few per track) without asking the decide stage; other frames end there, chosen ones
+//! at the embed stage — a live image is never kept (PIPL).
 
 pub mod config;
 pub mod decider;

@@ -8,7 +8,7 @@ use crossbeam_channel::Receiver;
 use image::RgbImage;
 
 use super::decider::{Decider, Observation, Presented};
-use super::link::{link, LinkSender};
+use super::link::{link, link_sized, LinkSender};
 use super::stats::{LiveStats, StageStats};
 use super::{DecisionSink, LaneDecision, LaneOptions, LaneReport};
 use crate::boarding::{kiosk, Decision};
@@ -41,13 +41,15 @@ struct Tracked {
 /// A tracked face after assessment; `aligned` only when chosen for embedding.
 struct Assessed {
     track: u64,
-    spoof: bool,
-    aligned: Option<RgbImage>,
+    bbox: BBox,
+    aligned: RgbImage,
 }
 
 struct AssessedFrame {
     meta: Meta,
     faces: Vec<Assessed>,
+    /// The frame, only when a face in it was chosen (the liveness model needs its context).
+    image: Option<RgbImage>,
     ended: Vec<Track>,
 }
 
@@ -93,7 +95,9 @@ pub(super) fn run(
     let (captured_tx, captured_rx, dropped_capture) = link(options.drop_stale);
     let (detected_tx, detected_rx, dropped_detect) = link(options.drop_stale);
     let (tracked_tx, tracked_rx, dropped_track) = link(false); // ended tracks must not be lost
-    let (assessed_tx, assessed_rx, dropped_assess) = link(false);
+                                                               // Liveness and embedding take ~150 ms on a chosen frame: room for the frames behind it,
+                                                               // so tracking and quality keep pace with the camera meanwhile.
+    let (assessed_tx, assessed_rx, dropped_assess) = link_sized(false, ASSESSED_BACKLOG);
     let (embedded_tx, embedded_rx, dropped_embed) = link(false);
     // Frames for the QR reader: only the latest matters, a few times a second.
     let (qr_frame_tx, qr_frame_rx, _) = link(true);
@@ -207,7 +211,8 @@ fn capture_stage(
         times.since(t);
         live.frame_read();
         report.frames += 1;
-        let meta = Meta { index: frame.index, timestamp_ms: frame.timestamp_ms, captured: t };
+        // Latency is counted from the frame's arrival, not from the wait for it.
+        let meta = Meta { index: frame.index, timestamp_ms: frame.timestamp_ms, captured: Instant::now() };
         qr.offer(&frame.image);
         if !out.send((meta, frame.image)) {
             break;
@@ -263,6 +268,9 @@ struct Selection {
     last_eye_distance: f32,
 }
 
+/// Frames the embed stage may fall behind by (most carry no face to embed, and are small).
+const ASSESSED_BACKLOG: usize = 4;
+
 /// A face whose size changed less than this between frames has stopped approaching: its
 /// frames are sharp and its pose is the one the passenger holds at the kiosk. Frames taken
 /// while walking up are blurred and fool the anti-spoofing model, so they are not used.
@@ -297,15 +305,16 @@ fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Trac
             sel.embeds += 1;
             sel.best_quality = sel.best_quality.max(quality);
             sel.last_embed_frame = tracked.meta.index;
-            let spoof = engine.check_liveness(&tracked.image, &located.bbox)?.is_some_and(|l| !l.live);
-            faces.push(Assessed { track: *track, spoof, aligned: Some(located.aligned) });
+            faces.push(Assessed { track: *track, bbox: located.bbox, aligned: located.aligned });
         }
         for ended in &tracked.ended {
             selections.remove(&ended.id);
         }
         times.since(t);
-        // The frame itself goes no further: live images are not kept.
-        if !out.send(AssessedFrame { meta: tracked.meta, faces, ended: tracked.ended }) {
+        // A frame with no chosen face goes no further; the others end at the embed stage.
+        // Live images are never kept.
+        let image = (!faces.is_empty()).then_some(tracked.image);
+        if !out.send(AssessedFrame { meta: tracked.meta, faces, image, ended: tracked.ended }) {
             break;
         }
     }
@@ -316,8 +325,16 @@ fn embed_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<AssessedFr
     let mut times = Times::new("embed", live);
     for frame in input {
         let t = Instant::now();
-        let (crops, chosen): (Vec<RgbImage>, Vec<(u64, bool)>) =
-            frame.faces.into_iter().filter_map(|f| f.aligned.map(|a| (a, (f.track, f.spoof)))).unzip();
+        let mut chosen = Vec::new();
+        let mut crops = Vec::new();
+        for face in frame.faces {
+            let liveness = match &frame.image {
+                Some(image) => engine.check_liveness(image, &face.bbox)?,
+                None => None,
+            };
+            chosen.push((face.track, liveness.is_some_and(|l| !l.live)));
+            crops.push(face.aligned);
+        }
         let embeddings = if crops.is_empty() { Vec::new() } else { engine.embed(&crops)? };
         let faces = chosen.into_iter().zip(embeddings).map(|((track, spoof), e)| (track, spoof, e)).collect();
         times.since(t);
