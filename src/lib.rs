@@ -23,10 +23,12 @@
 //! - [`face`]: the vision core behind one facade, [`face::FaceEngine`]: detect → landmarks →
 //!   align → quality, liveness, embed.
 //! - [`ingest`]: frame sources (camera, RTSP, file, image folder); live ones reconnect with
-//!   back-off.
+//!   back-off; the QR scanner's and ID-card reader's lines.
 //! - [`track`]: IoU tracking, so one passenger is one decision.
 //! - [`pipeline`]: the lane's stages on threads joined by one-item links (latest frame wins
-//!   for cameras); per-stage timings; `lane.toml`; decision sinks.
+//!   for cameras); per-stage timings; `lane.toml`; decision sinks; the [`pipeline::Decider`]
+//!   that turns a track, or a ticket shown with the face in view, into a recorded decision
+//!   (against the database here, or through the station service).
 //! - [`boarding`]: the boarding rules as pure functions over evidence, and the one step that
 //!   records a decision; the kiosk's pass / see-staff view.
 //! - [`manifest`]: trips, tickets with encrypted face templates, the append-only event log and
@@ -36,7 +38,7 @@
 //! - [`console`]: the station service (`boardcheck serve`): the one owner of the database
 //!   that lanes decide through ([`pipeline::Decider`]), the staff console and kiosk pages,
 //!   sessions, reports and metrics.
-//! - [`eval`] and [`bench`]: accuracy harnesses (pairs, boarding protocol, presentation attacks)
+//! - [`eval`] and [`bench`](mod@bench): accuracy harnesses (pairs, boarding protocol, presentation attacks)
 //!   and the lane latency harness.
 //! - [`demo_video`]: renders the demo's lane video and ID photos from the fixture photos.
 //! - [`clock`]: unix time at the edges; every rule takes `now` as an argument.

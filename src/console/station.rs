@@ -1,7 +1,7 @@
 //! The station service's state and operations, without HTTP: the one store, the lanes it
 //! accepts, their live state, and the hub that tells consoles and kiosks what happened.
 //!
-//! Every decision is an event in the store; a follower thread ([`Station::follow_events`])
+//! Every decision is an event in the store; a follower thread (`follow_events`)
 //! reads new events (written here or by any other process on the same database) and turns
 //! them into hub messages, lane state and metrics — so the console shows what is recorded,
 //! not what some handler believed it recorded.

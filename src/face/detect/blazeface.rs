@@ -101,7 +101,7 @@ pub fn score(logit: f32) -> f32 {
 }
 
 /// Box and six keypoints, in input pixels, from one anchor (normalised centre) and its
-/// regressor row (at least [`REGRESSORS`] values) on a `size`×`size` input.
+/// regressor row (at least `REGRESSORS` values) on a `size`×`size` input.
 pub fn decode(anchor: Point, row: &[f32], size: f32) -> (BBox, Vec<Point>) {
     let (ax, ay) = (anchor.x * size, anchor.y * size);
     let (cx, cy, half_w, half_h) = (ax + row[0], ay + row[1], row[2] / 2.0, row[3] / 2.0);
