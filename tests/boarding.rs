@@ -78,16 +78,7 @@ fn station() -> Station {
 
 impl Station {
     fn candidates(&self) -> Vec<Candidate> {
-        let ids: Vec<String> = self.trips.iter().map(|t| t.id.clone()).collect();
-        self.store
-            .templates(&ids, common::engine().embedder_id(), &self.keys)
-            .expect("templates")
-            .into_iter()
-            .map(|(ticket, template)| {
-                let gate = self.trips.iter().find(|t| t.id == ticket.trip_id).map(|t| t.gate.clone()).unwrap_or_default();
-                Candidate { ticket, gate, template }
-            })
-            .collect()
+        LaneManifest::load(&self.store, &self.keys, &self.trips, Default::default(), engine().embedder_id()).expect("templates").candidates
     }
 
     /// Three frames of `photo`'s face at the gate-3 lane.

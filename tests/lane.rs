@@ -51,12 +51,7 @@ fn the_demo_decides_each_passenger_once_in_order() {
 
 #[test]
 fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let obama = image::open(common::fixture("obama.jpg")).expect("fixture").to_rgb8();
-    let frame = image::imageops::resize(&obama, 455, 568, image::imageops::FilterType::Triangle);
-    for i in 0..12 {
-        frame.save(dir.path().join(format!("{i:03}.png"))).expect("saves");
-    }
+    let dir = common::station::frames_of("obama.jpg", 12);
     std::fs::write(dir.path().join("003b.jpg"), b"\xFF\xD8 not a frame").expect("writes");
     let source = Box::new(ImageFolderSource::open(dir.path(), 15.0).expect("opens"));
     let store = Store::open(&dir.path().join("lane.db")).expect("store");

@@ -1,10 +1,11 @@
 //! E-ticket tokens with real SM2 keys written by `keygen`: every refusal reason, QR codes
 //! through PNG files and degraded photos, and the `ticket` command line.
 
+mod common;
+
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,6 +13,7 @@ use image::{imageops, Rgb, RgbImage};
 use rand::{Rng, SeedableRng};
 
 use boardcheck::ticket::{self, decode_qr, render_qr, IssuerKey, IssuerKeys, Refusal, Ticket};
+use common::boardcheck;
 
 const NOON: i64 = 1_767_240_000; // 2026-01-01T12:00:00+08:00
 const ID_NUMBER: &str = "11010519491231002X";
@@ -255,20 +257,6 @@ fn no_qr_in_a_plain_image() {
 }
 
 // The command line.
-
-fn boardcheck(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_boardcheck"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.unwrap_or_default().as_bytes()).expect("writes stdin");
-    drop(input);
-    child.wait_with_output().expect("finishes")
-}
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()

@@ -1,6 +1,6 @@
 //! `boardcheck lane --config lane.toml`: one boarding lane, camera to decisions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,11 +84,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             let (store, keys) = StoreArgs { db: config.db.clone(), key: config.key.clone() }.open()?;
             let now = unix_now();
             let station = store.trips_boarding(now, config.window_before_min * 60, config.window_after_min * 60)?;
-            let served: HashSet<String> = station
-                .iter()
-                .filter(|t| config.trips.contains(&t.id) || config.gate.as_deref() == Some(t.gate.as_str()))
-                .map(|t| t.id.clone())
-                .collect();
+            let served = pipeline::served_trips(&station, config.gate.as_deref(), &config.trips);
             if served.is_empty() {
                 tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: every passenger will be sent to staff");
             }

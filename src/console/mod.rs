@@ -32,8 +32,8 @@
 //!   `manual` (`{"pending":n}`: refetch the queue), `health` (`{"lane","health"}`),
 //!   `board` (`{"trip"}`: refetch the manifest board).
 //! - `GET /api/manual` → pending checks `[{"id","created_at","lane","reason","ticket":null|
-//!   {"id","trip","seat","name","document_type","document_masked","child","state","has_photo"},
-//!   "trip":null|{"id","route","departure","gate"}}]`; `GET /api/manual/{id}/photo` → the
+//!   {"id","trip_id","seat","name","document_type","document_masked","child","state",
+//!   "has_template","enrol_issue","has_photo"},"trip":null|{"id","route","departure","gate"}}]`; `GET /api/manual/{id}/photo` → the
 //!   manifest ID photo (JPEG) or 404.
 //! - `POST /api/manual/{id}` `{"approve":bool,"reason":"…","ticket":"…"?}` → the Decision;
 //!   `ticket` names the passenger's ticket when the check had none (a face with no match).

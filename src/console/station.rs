@@ -24,7 +24,7 @@ use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::manifest::keys::StationKeys;
 use crate::manifest::store::{EventRecord, ManualState, Store};
-use crate::manifest::{DocumentType, TicketRecord, TicketState, Trip};
+use crate::manifest::{TicketRecord, Trip};
 use crate::pipeline::stats::StageSample;
 use crate::pipeline::{LaneManifest, LocalDecider, Observation, Presented, TicketKeys};
 use crate::ticket::IssuerKeys;
@@ -147,14 +147,8 @@ pub struct LaneView {
 /// A ticket as staff see it on the queue (masked number, no template).
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView {
-    pub id: String,
-    pub trip: String,
-    pub seat: String,
-    pub name: Option<String>,
-    pub document_type: DocumentType,
-    pub document_masked: Option<String>,
-    pub child: bool,
-    pub state: TicketState,
+    #[serde(flatten)]
+    pub record: TicketRecord,
     pub has_photo: bool,
 }
 
@@ -324,21 +318,16 @@ impl Station {
             }
         }
         let store = self.store();
-        let (station, served) = self.boarding_now(&store, &lane.entry)?;
+        let station = self.trips_boarding(&store)?;
+        let served = served_by(&lane.entry, &station);
         let manifest = Arc::new(LaneManifest::load(&store, &self.keys, &station, served, model)?);
         lock(&lane.live).manifest = Some((Instant::now(), model.to_string(), manifest.clone()));
         Ok(manifest)
     }
 
-    /// The trips boarding in the station now, and those of them `lane` boards.
-    fn boarding_now(&self, store: &Store, lane: &LaneEntry) -> Result<(Vec<Trip>, HashSet<String>)> {
-        let station = store.trips_boarding(unix_now(), self.config.window_before_min * 60, self.config.window_after_min * 60)?;
-        let served = station
-            .iter()
-            .filter(|t| lane.trips.contains(&t.id) || lane.gate.as_deref() == Some(t.gate.as_str()))
-            .map(|t| t.id.clone())
-            .collect();
-        Ok((station, served))
+    /// The trips boarding in the station now.
+    fn trips_boarding(&self, store: &Store) -> Result<Vec<Trip>> {
+        store.trips_boarding(unix_now(), self.config.window_before_min * 60, self.config.window_after_min * 60)
     }
 
     fn forget_manifests(&self) {
@@ -365,9 +354,10 @@ impl Station {
 
     pub fn lanes(&self) -> Result<Vec<LaneView>> {
         let now = unix_now();
+        let station = self.trips_boarding(&self.store())?;
         let mut views = Vec::new();
         for lane in self.lanes.values() {
-            let mut trips: Vec<String> = self.boarding_now(&self.store(), &lane.entry)?.1.into_iter().collect();
+            let mut trips: Vec<String> = served_by(&lane.entry, &station).into_iter().collect();
             trips.sort();
             let live = lock(&lane.live);
             views.push(LaneView {
@@ -409,10 +399,7 @@ impl Station {
                     None => None,
                 };
                 let (ticket, trip) = match found {
-                    Some((record, trip)) => {
-                        let has_photo = store.photo(&record.id, &self.keys)?.is_some();
-                        (Some(ticket_view(record, has_photo)), Some(trip))
-                    }
+                    Some((record, trip)) => (Some(TicketView { has_photo: store.has_photo(&record.id)?, record }), Some(trip)),
                     None => (None, None),
                 };
                 Ok(ManualItem { id: check.id, created_at: check.created_at, lane: check.lane, reason: check.reason, ticket, trip })
@@ -443,7 +430,7 @@ impl Station {
             return Err(Refusal::Invalid("say why: a reason is required for every override".into()));
         }
         let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
-        let decision = {
+        let (lane, decision) = {
             let store = self.store();
             let check = store.manual_check(check_id)?.ok_or_else(|| Refusal::NotFound(format!("no manual check {check_id}")))?;
             if check.state != ManualState::Pending {
@@ -461,7 +448,6 @@ impl Station {
             let decision = boarding::resolve(&store, check_id, approve, staff, reason, ticket, unix_now())?;
             (check.lane, decision)
         };
-        let (lane, decision) = decision;
         if let Some(entry) = self.lanes.get(&lane) {
             let kiosk = KioskState::showing(&kiosk::view(&decision), unix_now());
             lock(&entry.live).kiosk = kiosk.clone();
@@ -509,6 +495,11 @@ pub struct TripView {
     pub counts: crate::manifest::store::LiveCounts,
 }
 
+/// The trips among `station`'s that `lane` boards.
+fn served_by(lane: &LaneEntry, station: &[Trip]) -> HashSet<String> {
+    crate::pipeline::served_trips(station, lane.gate.as_deref(), &lane.trips)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -523,20 +514,6 @@ fn health_of(report: Option<&(HealthReport, i64)>, now: i64) -> Health {
             dropped: r.dropped,
             last_seen: Some(*seen),
         },
-    }
-}
-
-fn ticket_view(t: TicketRecord, has_photo: bool) -> TicketView {
-    TicketView {
-        id: t.id,
-        trip: t.trip_id,
-        seat: t.seat,
-        name: t.name,
-        document_type: t.document_type,
-        document_masked: t.document_masked,
-        child: t.child,
-        state: t.state,
-        has_photo,
     }
 }
 

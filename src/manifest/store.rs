@@ -644,6 +644,12 @@ impl Store {
         blob.map(|b| keys.decrypt_photo(ticket_id, &b)).transpose()
     }
 
+    /// Whether a ticket has a stored photo (without decrypting it).
+    pub fn has_photo(&self, ticket_id: &str) -> Result<bool> {
+        let found = self.conn.query_row("SELECT photo IS NOT NULL FROM tickets WHERE id = ?1", [ticket_id], |r| r.get(0)).optional();
+        Ok(found.or_db(self)?.unwrap_or(false))
+    }
+
     /// Records why enrolment found no usable face; drops any template the ticket had.
     pub fn set_enrol_issue(&self, ticket_id: &str, reason: &str, now: i64) -> Result<()> {
         self.write(|tx| {

@@ -119,6 +119,12 @@ pub fn run(
     stages::run(engine, source, decider, sinks, options)
 }
 
+/// The trips among those boarding in the station (`station`) that a lane at `gate`, or named
+/// in `trips`, boards.
+pub fn served_trips(station: &[Trip], gate: Option<&str>, trips: &[String]) -> HashSet<String> {
+    station.iter().filter(|t| trips.contains(&t.id) || gate == Some(t.gate.as_str())).map(|t| t.id.clone()).collect()
+}
+
 impl LaneManifest {
     /// The candidates of every trip boarding in the station (`station_trips`) whose templates
     /// were made by `model_id` (the lane's embedder), and the trips this lane serves.

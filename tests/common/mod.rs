@@ -5,7 +5,9 @@
 pub mod browser;
 pub mod station;
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use boardcheck::face::{EngineOptions, Face, FaceEngine};
@@ -28,4 +30,19 @@ pub fn engine() -> &'static FaceEngine {
 pub fn main_face(name: &str) -> Face {
     let image = image_io::load_rgb(&fixture(name)).expect("fixture decodes");
     engine().main_face(&image).expect("analysis runs").unwrap_or_else(|| panic!("a face in {name}"))
+}
+
+/// Runs the boardcheck binary to completion, with `stdin` as its standard input.
+pub fn boardcheck(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("boardcheck runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.unwrap_or_default().as_bytes()).expect("writes stdin");
+    drop(input);
+    child.wait_with_output().expect("boardcheck finishes")
 }

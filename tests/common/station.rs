@@ -2,13 +2,12 @@
 //! `station.toml`, two staff accounts, one trip imported from fixture ID photos, and
 //! `boardcheck serve` running on a free loopback port (killed when dropped).
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::fixture;
+use super::{boardcheck, fixture};
 
 pub const STAFF: (&str, &str) = ("li", "li-password-1");
 pub const SUPERVISOR: (&str, &str) = ("wang", "wang-password-1");
@@ -20,22 +19,6 @@ pub struct TestStation {
     pub url: String,
     pub config: PathBuf,
     serve: Child,
-}
-
-/// Runs the boardcheck binary to completion.
-pub fn boardcheck(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_boardcheck"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("boardcheck runs");
-    if let Some(text) = stdin {
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("writes stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("boardcheck finishes")
 }
 
 fn must(output: Output, what: &str) -> Output {

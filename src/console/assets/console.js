@@ -515,7 +515,7 @@ function ticketDetails(ticket, trip) {
     row('发车 Departure', departure(trip.departure), 'info-departure');
     row('检票口 Gate', trip.gate, 'info-gate');
   } else if (ticket) {
-    row('班次 Trip', ticket.trip, 'info-trip');
+    row('班次 Trip', ticket.trip_id, 'info-trip');
   }
   return dl;
 }
