@@ -19,12 +19,7 @@ pub struct LinkSender<T> {
 
 /// A link of capacity one: latest-wins when `drop_stale`, else blocking.
 pub fn link<T>(drop_stale: bool) -> (LinkSender<T>, Receiver<T>, Arc<AtomicU64>) {
-    link_sized(drop_stale, 1)
-}
-
-/// A link holding up to `capacity` items; when full, latest-wins drops the oldest.
-pub fn link_sized<T>(drop_stale: bool, capacity: usize) -> (LinkSender<T>, Receiver<T>, Arc<AtomicU64>) {
-    let (tx, rx) = bounded(capacity.max(1));
+    let (tx, rx) = bounded(1);
     let dropped = Arc::new(AtomicU64::new(0));
     let evict = drop_stale.then(|| rx.clone());
     (LinkSender { tx, evict, dropped: dropped.clone() }, rx, dropped)

@@ -1,19 +1,22 @@
 //! The boarding lane as a running program: frames in, one decision per passenger out.
 //!
 //! ```text
-//! capture ─► detect ─► track ─► assess ─► embed ─► decide ─► outputs
-//!  source     boxes    IoU      landmarks,  liveness + boarding rules,
-//!  (+ QR      tracks            quality,    embedding  store, kiosk,
-//!   reader)                     choice      (chosen    gate
-//!                                           frames)
+//! capture ─► detect ─► track ─► assess ─┬──────────────────────► decide ─► outputs
+//!  source     boxes    IoU      landmarks,│ (frames with no face   boarding rules,
+//!  (+ QR      tracks            quality,  │  chosen: latency only) store, kiosk,
+//!   reader)                     choice    └─► embed ─────────────►  gate
+//!                                             liveness ∥ embedding
+//!                                             (chosen frames, track ends)
 //! ```
-//! Each stage runs on its own thread; the [`link`]s between them hold one item (the one
-//! before the embed stage a backlog, so tracking keeps pace while a chosen frame is being
-//! embedded). For a live camera they keep the latest and count what they drop; for a
-//! recording they block, so every frame is seen and results do not depend on timing. Data
-//! flows one way: the assess stage chooses which frames of a track to embed (the sharpest so
-//! far, a few per track) without asking the decide stage; other frames end there, chosen ones
-//! at the embed stage — a live image is never kept (PIPL).
+//! Each stage runs on its own thread; the [`link`]s between them hold one item. For a live
+//! camera they keep the latest and count what they drop; for a recording they block, so every
+//! frame is seen and results do not depend on timing. Data flows one way: the assess stage
+//! chooses which frames of a track to embed (the sharpest so far, a few per track) without
+//! asking the decide stage. Only chosen frames wait for the ~120 ms of liveness and embedding
+//! (the two models run at once); the others go straight on, so tracking keeps pace with the
+//! camera. Track ends travel with the chosen frames, so a track's embeddings are all decided
+//! on before it ends. A live lane chooses no new face while a chosen frame still waits. A
+//! live image is never kept (PIPL).
 
 pub mod config;
 pub mod decider;
@@ -106,6 +109,9 @@ pub struct LaneReport {
     pub wall_s: f64,
     pub stages: Vec<StageStats>,
     pub e2e: StageStats,
+    /// (frame index, faces embedded) for every frame that had a face chosen: what
+    /// `boardcheck bench` times the raw embedder on for its floor.
+    pub embedded_frames: Vec<(u64, usize)>,
 }
 
 /// Runs the lane until the source ends (or fails for good).

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use image::RgbImage;
 
 use super::decider::{Decider, Observation, Presented};
-use super::link::{link, link_sized, LinkSender};
-use super::stats::{LiveStats, StageStats};
+use super::link::{link, LinkSender};
+use super::stats::{Latencies, LiveStats, StageStats};
 use super::{DecisionSink, LaneDecision, LaneOptions, LaneReport};
 use crate::boarding::{kiosk, Decision};
 use crate::error::{Error, Result};
@@ -38,44 +38,58 @@ struct Tracked {
     ended: Vec<Track>,
 }
 
-/// A tracked face after assessment; `aligned` only when chosen for embedding.
-struct Assessed {
+/// A tracked face chosen for liveness and embedding.
+struct Chosen {
     track: u64,
     bbox: BBox,
     aligned: RgbImage,
 }
 
-struct AssessedFrame {
-    meta: Meta,
-    faces: Vec<Assessed>,
-    /// The frame, only when a face in it was chosen (the liveness model needs its context).
-    image: Option<RgbImage>,
-    ended: Vec<Track>,
+/// What the assess stage hands the embed stage, in order, so that the decide stage sees every
+/// embedding of a track before the track's end.
+enum ToEmbed {
+    /// A frame with faces chosen; the frame itself because the liveness model needs context.
+    Chosen {
+        meta: Meta,
+        faces: Vec<Chosen>,
+        image: RgbImage,
+    },
+    Ended(Vec<Track>),
 }
 
-struct EmbeddedFrame {
-    meta: Meta,
-    /// (track, spoof, embedding) for the faces chosen for embedding.
-    faces: Vec<(u64, bool, Vec<f32>)>,
-    ended: Vec<Track>,
+/// What the embed stage hands the decide stage.
+enum Embedded {
+    /// (track, spoof, embedding) for each chosen face of a frame.
+    Faces {
+        meta: Meta,
+        faces: Vec<(u64, bool, Vec<f32>)>,
+    },
+    Ended(Vec<Track>),
 }
 
 /// Per-item processing times of one stage in milliseconds, also published live.
 struct Times<'a> {
     stage: &'static str,
-    samples: Vec<f64>,
+    latencies: Latencies,
     live: &'a LiveStats,
 }
 
 impl<'a> Times<'a> {
     fn new(stage: &'static str, live: &'a LiveStats) -> Self {
-        Times { stage, samples: Vec::new(), live }
+        Times { stage, latencies: Latencies::new(), live }
     }
 
     fn since(&mut self, t: Instant) {
-        let ms = elapsed_ms(t);
-        self.samples.push(ms);
+        self.record(elapsed_ms(t));
+    }
+
+    fn record(&mut self, ms: f64) {
+        self.latencies.record(ms);
         self.live.record(self.stage, ms);
+    }
+
+    fn stats(&self) -> StageStats {
+        self.latencies.stats(self.stage)
     }
 }
 
@@ -95,10 +109,10 @@ pub(super) fn run(
     let (captured_tx, captured_rx, dropped_capture) = link(options.drop_stale);
     let (detected_tx, detected_rx, dropped_detect) = link(options.drop_stale);
     let (tracked_tx, tracked_rx, dropped_track) = link(false); // ended tracks must not be lost
-                                                               // Liveness and embedding take ~150 ms on a chosen frame: room for the frames behind it,
-                                                               // so tracking and quality keep pace with the camera meanwhile.
-    let (assessed_tx, assessed_rx, dropped_assess) = link_sized(false, ASSESSED_BACKLOG);
-    let (embedded_tx, embedded_rx, dropped_embed) = link(false);
+                                                               // Frames with no face chosen skip the embed stage and its ~150 ms per chosen frame.
+    let (passed_tx, passed_rx) = crossbeam_channel::bounded(PASSED_BACKLOG);
+    let (to_embed_tx, to_embed_rx) = crossbeam_channel::bounded(EMBED_BACKLOG);
+    let (embedded_tx, embedded_rx) = crossbeam_channel::bounded(1);
     // Frames for the QR reader: only the latest matters, a few times a second.
     let (qr_frame_tx, qr_frame_rx, _) = link(true);
     let qr_frame_tx = QrFeed::new(qr_frame_tx, options.qr_per_second);
@@ -109,32 +123,27 @@ pub(super) fn run(
         scope.spawn(move || qr_stage(qr_frame_rx, qr_tx));
         let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
         let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
-        let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, assessed_tx));
-        let embed = scope.spawn(move || embed_stage(engine, live, assessed_rx, embedded_tx));
-        let decided = decide_stage(decider, sinks, live, embedded_rx, [options.presented.clone(), qr_rx]);
-        let join = |name: &str, r: std::thread::Result<Result<Vec<f64>>>| {
+        let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, passed_tx, to_embed_tx));
+        let embed = scope.spawn(move || embed_stage(engine, live, to_embed_rx, embedded_tx));
+        let decided = decide_stage(decider, sinks, live, embedded_rx, passed_rx, [options.presented.clone(), qr_rx]);
+        let join = |name: &str, r: std::thread::Result<Result<StageStats>>| {
             r.map_err(|_| Error::Inference { id: name.to_string(), reason: "stage thread panicked".to_string() })?
         };
         let capture =
             capture.join().map_err(|_| Error::Inference { id: "capture".to_string(), reason: "stage thread panicked".to_string() })?;
-        let stages = [
-            ("detect", join("detect", detect.join())),
-            ("track", join("track", track.join())),
-            ("assess", join("assess", assess.join())),
-            ("embed", join("embed", embed.join())),
-        ];
+        let stages =
+            [join("detect", detect.join()), join("track", track.join()), join("assess", assess.join()), join("embed", embed.join())];
         Ok::<_, Error>((capture, stages, decided))
     })?;
     let (capture, stages, decided) = outcome;
     let capture = capture?;
     let decided = decided?;
-    let mut stage_stats = vec![StageStats::from_samples("capture", &capture.times)];
-    for (name, times) in stages {
-        stage_stats.push(StageStats::from_samples(name, &times?));
+    let mut stage_stats = vec![capture.times];
+    for stats in stages {
+        stage_stats.push(stats?);
     }
-    stage_stats.push(StageStats::from_samples("decide", &decided.times));
-    let dropped =
-        [dropped_capture, dropped_detect, dropped_track, dropped_assess, dropped_embed].iter().map(|d| d.load(Ordering::Relaxed)).sum();
+    stage_stats.push(decided.times);
+    let dropped = [dropped_capture, dropped_detect, dropped_track].iter().map(|d| d.load(Ordering::Relaxed)).sum();
     Ok(LaneReport {
         frames: capture.frames,
         unreadable_frames: capture.unreadable,
@@ -143,14 +152,23 @@ pub(super) fn run(
         undecided_tracks: decided.undecided,
         wall_s: started.elapsed().as_secs_f64(),
         stages: stage_stats,
-        e2e: StageStats::from_samples("e2e", &decided.e2e),
+        e2e: decided.e2e,
+        embedded_frames: decided.embedded_frames,
     })
 }
+
+/// Frames with no face chosen, on their way past the embed stage to the decide stage (which
+/// only counts their latency); a few, should the decide stage be waiting on the service.
+const PASSED_BACKLOG: usize = 8;
+
+/// Chosen frames waiting for the embed stage: one while it works on another. For a live
+/// camera no face is chosen while one waits, so a decision is never made on a stale frame.
+const EMBED_BACKLOG: usize = 2;
 
 struct CaptureReport {
     frames: u64,
     unreadable: u64,
-    times: Vec<f64>,
+    times: StageStats,
 }
 
 /// Hands a copy of a frame to the QR reader at most `per_second` times a second (never, at 0).
@@ -201,7 +219,7 @@ fn capture_stage(
     mut qr: QrFeed,
 ) -> Result<CaptureReport> {
     let mut times = Times::new("capture", live);
-    let mut report = CaptureReport { frames: 0, unreadable: 0, times: Vec::new() };
+    let mut frames = 0;
     loop {
         let t = Instant::now();
         let frame = match source.next_frame()? {
@@ -210,7 +228,7 @@ fn capture_stage(
         };
         times.since(t);
         live.frame_read();
-        report.frames += 1;
+        frames += 1;
         // Latency is counted from the frame's arrival, not from the wait for it.
         let meta = Meta { index: frame.index, timestamp_ms: frame.timestamp_ms, captured: Instant::now() };
         qr.offer(&frame.image);
@@ -218,12 +236,10 @@ fn capture_stage(
             break;
         }
     }
-    report.unreadable = source.skipped();
-    report.times = times.samples;
-    Ok(report)
+    Ok(CaptureReport { frames, unreadable: source.skipped(), times: times.stats() })
 }
 
-fn detect_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<(Meta, RgbImage)>, out: LinkSender<Detected>) -> Result<Vec<f64>> {
+fn detect_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<(Meta, RgbImage)>, out: LinkSender<Detected>) -> Result<StageStats> {
     let mut times = Times::new("detect", live);
     for (meta, image) in input {
         let t = Instant::now();
@@ -233,10 +249,10 @@ fn detect_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<(Meta, Rg
             break;
         }
     }
-    Ok(times.samples)
+    Ok(times.stats())
 }
 
-fn track_stage(live: &LiveStats, input: Receiver<Detected>, out: LinkSender<Tracked>) -> Result<Vec<f64>> {
+fn track_stage(live: &LiveStats, input: Receiver<Detected>, out: LinkSender<Tracked>) -> Result<StageStats> {
     let mut tracker = Tracker::default();
     let mut times = Times::new("track", live);
     let mut last_meta = None;
@@ -248,14 +264,14 @@ fn track_stage(live: &LiveStats, input: Receiver<Detected>, out: LinkSender<Trac
         times.since(t);
         last_meta = Some((d.meta.index, d.meta.timestamp_ms));
         if !out.send(Tracked { meta: d.meta, image: d.image, faces, ended: assignment.ended }) {
-            return Ok(times.samples);
+            return Ok(times.stats());
         }
     }
     // The source ended: every open track ends with it.
     let (index, timestamp_ms) = last_meta.unwrap_or((0, 0.0));
     let meta = Meta { index, timestamp_ms, captured: Instant::now() };
     out.send(Tracked { meta, image: RgbImage::new(1, 1), faces: Vec::new(), ended: tracker.finish() });
-    Ok(times.samples)
+    Ok(times.stats())
 }
 
 /// What the assess stage remembers of a track to choose its frames.
@@ -268,30 +284,38 @@ struct Selection {
     last_eye_distance: f32,
 }
 
-/// Frames the embed stage may fall behind by (most carry no face to embed, and are small).
-const ASSESSED_BACKLOG: usize = 4;
-
 /// A face whose size changed less than this between frames has stopped approaching: its
 /// frames are sharp and its pose is the one the passenger holds at the kiosk. Frames taken
 /// while walking up are blurred and fool the anti-spoofing model, so they are not used.
 const SETTLED_CHANGE: f32 = 0.06;
 
-fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Tracked>, out: LinkSender<AssessedFrame>) -> Result<Vec<f64>> {
+fn assess_stage(
+    engine: &FaceEngine,
+    options: &LaneOptions,
+    input: Receiver<Tracked>,
+    passed: Sender<Meta>,
+    to_embed: Sender<ToEmbed>,
+) -> Result<StageStats> {
     let mut selections: HashMap<u64, Selection> = HashMap::new();
     let mut times = Times::new("assess", &options.live);
     for tracked in input {
         let t = Instant::now();
+        // A live lane chooses no face while a chosen frame still waits for the embed stage.
+        let embed_free = !options.drop_stale || to_embed.is_empty();
         let mut faces = Vec::new();
         for (track, detection) in &tracked.faces {
+            let sel = selections.entry(*track).or_default();
+            if sel.embeds >= options.max_embeds_per_track {
+                continue; // nothing left to choose: no landmarks needed
+            }
             let Some(located) = engine.locate(&tracked.image, detection)? else { continue };
             if located.quality_issue.is_some() {
                 continue;
             }
-            let sel = selections.entry(*track).or_default();
             let eyes = located.quality.eye_distance_px;
             let settled = (eyes - sel.last_eye_distance).abs() <= SETTLED_CHANGE * eyes;
             sel.last_eye_distance = eyes;
-            if !settled {
+            if !settled || !embed_free {
                 continue;
             }
             // Sharper and larger faces make better templates.
@@ -299,57 +323,66 @@ fn assess_stage(engine: &FaceEngine, options: &LaneOptions, input: Receiver<Trac
             let due = sel.embeds == 0
                 || quality > 1.1 * sel.best_quality
                 || tracked.meta.index >= sel.last_embed_frame + options.reembed_after_frames;
-            if sel.embeds >= options.max_embeds_per_track || !due {
+            if !due {
                 continue;
             }
             sel.embeds += 1;
             sel.best_quality = sel.best_quality.max(quality);
             sel.last_embed_frame = tracked.meta.index;
-            faces.push(Assessed { track: *track, bbox: located.bbox, aligned: located.aligned });
+            faces.push(Chosen { track: *track, bbox: located.bbox, aligned: located.aligned });
         }
         for ended in &tracked.ended {
             selections.remove(&ended.id);
         }
         times.since(t);
-        // A frame with no chosen face goes no further; the others end at the embed stage.
-        // Live images are never kept.
-        let image = (!faces.is_empty()).then_some(tracked.image);
-        if !out.send(AssessedFrame { meta: tracked.meta, faces, image, ended: tracked.ended }) {
-            break;
+        // A frame with no face chosen ends here; the others at the embed stage. Live images
+        // are never kept.
+        let Tracked { meta, image, ended, .. } = tracked;
+        let sent = if faces.is_empty() { passed.send(meta).is_ok() } else { to_embed.send(ToEmbed::Chosen { meta, faces, image }).is_ok() };
+        if !sent || (!ended.is_empty() && to_embed.send(ToEmbed::Ended(ended)).is_err()) {
+            break; // the lane is stopping
         }
     }
-    Ok(times.samples)
+    Ok(times.stats())
 }
 
-fn embed_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<AssessedFrame>, out: LinkSender<EmbeddedFrame>) -> Result<Vec<f64>> {
+fn embed_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<ToEmbed>, out: Sender<Embedded>) -> Result<StageStats> {
     let mut times = Times::new("embed", live);
-    for frame in input {
-        let t = Instant::now();
-        let mut chosen = Vec::new();
-        let mut crops = Vec::new();
-        for face in frame.faces {
-            let liveness = match &frame.image {
-                Some(image) => engine.check_liveness(image, &face.bbox)?,
-                None => None,
-            };
-            chosen.push((face.track, liveness.is_some_and(|l| !l.live)));
-            crops.push(face.aligned);
-        }
-        let embeddings = if crops.is_empty() { Vec::new() } else { engine.embed(&crops)? };
-        let faces = chosen.into_iter().zip(embeddings).map(|((track, spoof), e)| (track, spoof, e)).collect();
-        times.since(t);
-        if !out.send(EmbeddedFrame { meta: frame.meta, faces, ended: frame.ended }) {
+    for item in input {
+        let embedded = match item {
+            ToEmbed::Ended(tracks) => Embedded::Ended(tracks),
+            ToEmbed::Chosen { meta, faces, image } => {
+                let t = Instant::now();
+                let (boxes, crops): (Vec<(u64, BBox)>, Vec<RgbImage>) = faces.into_iter().map(|f| ((f.track, f.bbox), f.aligned)).unzip();
+                // Independent models: on both cores at once, while the stages before wait
+                // for the next frame anyway.
+                let (spoofs, embeddings) = rayon::join(
+                    || {
+                        boxes
+                            .iter()
+                            .map(|(_, bbox)| Ok(engine.check_liveness(&image, bbox)?.is_some_and(|l| !l.live)))
+                            .collect::<Result<Vec<bool>>>()
+                    },
+                    || engine.embed(&crops),
+                );
+                let faces = boxes.iter().zip(spoofs?).zip(embeddings?).map(|((&(track, _), spoof), e)| (track, spoof, e)).collect();
+                times.since(t);
+                Embedded::Faces { meta, faces }
+            }
+        };
+        if out.send(embedded).is_err() {
             break;
         }
     }
-    Ok(times.samples)
+    Ok(times.stats())
 }
 
 struct DecideReport {
     decisions: usize,
     undecided: Vec<u64>,
-    times: Vec<f64>,
-    e2e: Vec<f64>,
+    times: StageStats,
+    e2e: StageStats,
+    embedded_frames: Vec<(u64, usize)>,
 }
 
 /// Evidence gathered for one track.
@@ -374,36 +407,55 @@ struct Deciding<'a> {
     pending: Option<(Presented, Instant)>,
     /// Source time of the latest frame, for decisions not tied to a frame.
     last_t: f64,
-    report: DecideReport,
+    decisions: usize,
+    undecided: Vec<u64>,
+    embedded_frames: Vec<(u64, usize)>,
 }
 
 fn decide_stage(
     decider: &mut dyn Decider,
     sinks: &mut [Box<dyn DecisionSink>],
     live: &LiveStats,
-    input: Receiver<EmbeddedFrame>,
+    mut embedded: Receiver<Embedded>,
+    mut passed: Receiver<Meta>,
     presented: [Receiver<Presented>; 2],
 ) -> Result<DecideReport> {
     let mut times = Times::new("decide", live);
+    // From a frame's arrival to the end of its way through the lane.
+    let mut e2e = Times::new("e2e", live);
     let mut state = Deciding {
         decider,
         sinks,
         tracks: HashMap::new(),
         pending: None,
         last_t: 0.0,
-        report: DecideReport { decisions: 0, undecided: Vec::new(), times: Vec::new(), e2e: Vec::new() },
+        decisions: 0,
+        undecided: Vec::new(),
+        embedded_frames: Vec::new(),
     };
     let [mut scanned, mut camera_qr] = presented;
-    loop {
+    // Until both the embed stage and the frames passing it have ended.
+    let (mut embedding, mut passing) = (true, true);
+    while embedding || passing {
         crossbeam_channel::select! {
-            recv(input) -> frame => {
-                let Ok(frame) = frame else { break };
-                let (t, captured) = (Instant::now(), frame.meta.captured);
-                state.frame(frame)?;
-                times.since(t);
-                state.report.e2e.push(elapsed_ms(captured));
-                live.record("e2e", elapsed_ms(captured));
-            }
+            recv(embedded) -> item => match item {
+                Ok(Embedded::Faces { meta, faces }) => {
+                    let t = Instant::now();
+                    state.seen(&meta);
+                    state.faces(&meta, faces)?;
+                    times.since(t);
+                    e2e.since(meta.captured);
+                }
+                Ok(Embedded::Ended(tracks)) => state.ended(tracks),
+                Err(_) => (embedded, embedding) = (crossbeam_channel::never(), false),
+            },
+            recv(passed) -> meta => match meta {
+                Ok(meta) => {
+                    state.seen(&meta);
+                    e2e.since(meta.captured);
+                }
+                Err(_) => (passed, passing) = (crossbeam_channel::never(), false),
+            },
             recv(scanned) -> ticket => match ticket {
                 Ok(ticket) => state.pending = Some((ticket, Instant::now())),
                 // The ticket reader is gone: the lane goes on without it.
@@ -418,14 +470,23 @@ fn decide_stage(
         state.try_presented(false)?;
     }
     state.try_presented(true)?; // the source ended: decide a waiting ticket now
-    state.report.times = times.samples;
-    Ok(state.report)
+    Ok(DecideReport {
+        decisions: state.decisions,
+        undecided: state.undecided,
+        times: times.stats(),
+        e2e: e2e.stats(),
+        embedded_frames: state.embedded_frames,
+    })
 }
 
 impl Deciding<'_> {
-    fn frame(&mut self, frame: EmbeddedFrame) -> Result<()> {
-        self.last_t = frame.meta.timestamp_ms / 1000.0;
-        for (track, spoof, embedding) in frame.faces {
+    fn seen(&mut self, meta: &Meta) {
+        self.last_t = self.last_t.max(meta.timestamp_ms / 1000.0);
+    }
+
+    fn faces(&mut self, meta: &Meta, faces: Vec<(u64, bool, Vec<f32>)>) -> Result<()> {
+        self.embedded_frames.push((meta.index, faces.len()));
+        for (track, spoof, embedding) in faces {
             let evidence = self.tracks.entry(track).or_default();
             // Kept after a decision too: a ticket shown next is compared with this face.
             evidence.observations.push(Observation { spoof, embedding });
@@ -435,15 +496,18 @@ impl Deciding<'_> {
             }
             let Some(decision) = self.decider.decide(track, &evidence.observations)? else { continue };
             evidence.decided = true;
-            self.emit(track, decision, elapsed_ms(frame.meta.captured))?;
-        }
-        for ended in frame.ended {
-            if !self.tracks.remove(&ended.id).is_some_and(|e| e.decided) {
-                tracing::info!(track = ended.id, hits = ended.hits, "track left without a decision");
-                self.report.undecided.push(ended.id);
-            }
+            self.emit(meta.timestamp_ms / 1000.0, track, decision, elapsed_ms(meta.captured))?;
         }
         Ok(())
+    }
+
+    fn ended(&mut self, tracks: Vec<Track>) {
+        for ended in tracks {
+            if !self.tracks.remove(&ended.id).is_some_and(|e| e.decided) {
+                tracing::info!(track = ended.id, hits = ended.hits, "track left without a decision");
+                self.undecided.push(ended.id);
+            }
+        }
     }
 
     /// Decides a presented ticket once the face at the lane is known, or when waiting longer
@@ -467,14 +531,14 @@ impl Deciding<'_> {
             if let Some(evidence) = face.and_then(|id| self.tracks.get_mut(&id)) {
                 evidence.decided = true;
             }
-            self.emit(face.unwrap_or_default(), decision, waited_ms)?;
+            self.emit(self.last_t, face.unwrap_or_default(), decision, waited_ms)?;
         }
         Ok(())
     }
 
-    fn emit(&mut self, track: u64, decision: Decision, latency_ms: f64) -> Result<()> {
-        self.report.decisions += 1;
-        let lane_decision = LaneDecision { t: self.last_t, track, kiosk: kiosk::view(&decision), decision, latency_ms };
+    fn emit(&mut self, t: f64, track: u64, decision: Decision, latency_ms: f64) -> Result<()> {
+        self.decisions += 1;
+        let lane_decision = LaneDecision { t, track, kiosk: kiosk::view(&decision), decision, latency_ms };
         for sink in self.sinks.iter_mut() {
             sink.emit(&lane_decision)?;
         }
