@@ -3,6 +3,7 @@
 //! the same frames — so the pipeline's own overhead is visible.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -56,11 +57,22 @@ pub struct BenchReport {
 }
 
 /// At most `limit` frames of a source; with `paced_from`, each handed out no earlier than its
-/// timestamp after that instant, as a camera delivers them.
+/// timestamp after that instant, as a camera delivers them. A camera's frame is decoded when it
+/// arrives, so the file's next frame is decoded when it is expected (one frame interval after
+/// the last), not ahead while the lane works on the one before.
 struct Limited {
     inner: Box<dyn FrameSource>,
     left: u64,
-    paced_from: Option<std::time::Instant>,
+    paced_from: Option<Instant>,
+    /// Timestamps of the last two frames handed out, in ms.
+    last: [f64; 2],
+}
+
+impl Limited {
+    fn wait_until(start: Instant, timestamp_ms: f64) {
+        let due = start + Duration::from_secs_f64(timestamp_ms.max(0.0) / 1000.0);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
 }
 
 impl FrameSource for Limited {
@@ -69,10 +81,14 @@ impl FrameSource for Limited {
             return Ok(None);
         }
         self.left -= 1;
+        let [before, last] = self.last;
+        if let Some(start) = self.paced_from {
+            Self::wait_until(start, last + (last - before));
+        }
         let frame = self.inner.next_frame()?;
         if let (Some(start), Some(f)) = (self.paced_from, &frame) {
-            let due = start + std::time::Duration::from_secs_f64(f.timestamp_ms.max(0.0) / 1000.0);
-            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+            Self::wait_until(start, f.timestamp_ms);
+            self.last = [last, f.timestamp_ms];
         }
         Ok(frame)
     }
@@ -96,8 +112,8 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
     let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
     let (station_keys, issuers) = (StationKeys::load_or_create(&dir.path().join("station.key"))?, IssuerKeys::default());
     let limit = frames.unwrap_or(u64::MAX);
-    let paced_from = realtime.then(std::time::Instant::now);
-    let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit, paced_from });
+    let paced_from = realtime.then(Instant::now);
+    let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit, paced_from, last: [0.0; 2] });
     // Latest frame wins, as with a live camera: the figures are what a lane would see.
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
     let keys = TicketKeys { station: &station_keys, issuers: &issuers };
