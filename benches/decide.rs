@@ -52,7 +52,7 @@ fn one_to_n(c: &mut Criterion) {
                     .iter()
                     .map(|p| FrameEvidence {
                         usable: true,
-                        spoof: false,
+                        spoof: Some(false),
                         scores: cands.iter().map(|c| similarity(p, &c.template)).collect(),
                     })
                     .collect();

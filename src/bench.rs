@@ -3,6 +3,7 @@
 //! the same frames — so the pipeline's own overhead is visible.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -13,8 +14,8 @@ use crate::face::FaceEngine;
 use crate::ingest::{self, Frame, FrameSource};
 use crate::manifest::keys::StationKeys;
 use crate::manifest::store::Store;
-use crate::pipeline::stats::{percentile, StageStats};
-use crate::pipeline::{self, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
+use crate::pipeline::stats::StageStats;
+use crate::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
 use crate::ticket::IssuerKeys;
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,11 +35,36 @@ impl From<&StageStats> for Percentiles {
 /// embedded in it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Floor {
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
+    #[serde(flatten)]
+    pub percentiles: Percentiles,
     /// Frames the floor was measured on.
     pub frames: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decisions {
+    pub count: usize,
+    pub latency: Percentiles,
+}
+
+/// Collects each decision's latency.
+struct DecisionLatencies(Arc<Mutex<Vec<f64>>>);
+
+impl DecisionSink for DecisionLatencies {
+    fn emit(&mut self, decision: &LaneDecision) -> Result<()> {
+        if let Ok(mut latencies) = self.0.lock() {
+            latencies.push(decision.latency_ms);
+        }
+        Ok(())
+    }
+}
+
+/// The frames a face was chosen on (the ones decisions are made on): their e2e and floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbeddedFrames {
+    pub frames: usize,
+    pub e2e: Percentiles,
+    pub floor: Percentiles,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +77,9 @@ pub struct BenchReport {
     pub stages: BTreeMap<String, Percentiles>,
     pub e2e: Percentiles,
     pub floor: Floor,
+    pub embedded: EmbeddedFrames,
+    /// One per track: from the arrival of the frame that decided it to the recorded decision.
+    pub decisions: Decisions,
     pub threads: usize,
     /// Frames were fed at the source's rate.
     pub realtime: bool,
@@ -118,10 +147,17 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
     let keys = TicketKeys { station: &station_keys, issuers: &issuers };
     let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "bench".to_string(), policy: Policy::default() };
-    let report = pipeline::run(engine, limited, &mut decider, &mut [], &options)?;
+    let decision_latencies = Arc::new(Mutex::new(Vec::new()));
+    let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(DecisionLatencies(decision_latencies.clone()))];
+    let report = pipeline::run(engine, limited, &mut decider, &mut sinks, &options)?;
+    let decisions = decision_latencies.lock().map(|l| l.clone()).unwrap_or_default();
     let processed = report.e2e.count as f64;
-    let embedded: HashMap<u64, usize> = report.embedded_frames.iter().copied().collect();
-    let floor = floor(engine, source, limit, &embedded)?;
+    let embedded: HashMap<u64, usize> = report.embedded_frames.iter().map(|f| (f.index, f.faces)).collect();
+    let floor_ms = floor(engine, source, limit, &embedded)?;
+    let all: Vec<f64> = floor_ms.values().copied().collect();
+    let chosen_floor: Vec<f64> = report.embedded_frames.iter().filter_map(|f| floor_ms.get(&f.index).copied()).collect();
+    let chosen_e2e: Vec<f64> = report.embedded_frames.iter().map(|f| f.e2e_ms).collect();
+    let percentiles = |samples: &[f64]| Percentiles::from(&StageStats::from_samples("", samples));
     Ok(BenchReport {
         source: source.to_string(),
         frames: report.frames,
@@ -129,7 +165,9 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
         dropped: report.dropped,
         stages: report.stages.iter().map(|s| (s.name.clone(), Percentiles::from(s))).collect(),
         e2e: Percentiles::from(&report.e2e),
-        floor,
+        floor: Floor { frames: all.len(), percentiles: percentiles(&all) },
+        decisions: Decisions { count: decisions.len(), latency: percentiles(&decisions) },
+        embedded: EmbeddedFrames { frames: chosen_e2e.len(), e2e: percentiles(&chosen_e2e), floor: percentiles(&chosen_floor) },
         threads,
         realtime,
     })
@@ -138,10 +176,10 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
 /// Raw inference time of the detector and the embedder per frame, frame by frame on one
 /// thread with nothing else running: the detector on each frame, and on the frames where the
 /// lane embedded faces (`embedded`: frame index → faces), the embedder on as many of the
-/// frame's faces.
-fn floor(engine: &FaceEngine, source: &str, frames: u64, embedded: &HashMap<u64, usize>) -> Result<Floor> {
+/// frame's faces. In ms, by frame index.
+fn floor(engine: &FaceEngine, source: &str, frames: u64, embedded: &HashMap<u64, usize>) -> Result<HashMap<u64, f64>> {
     let mut source = ingest::open_source(source)?;
-    let mut samples = Vec::new();
+    let mut samples = HashMap::new();
     while let Some(frame) = source.next_frame()? {
         if samples.len() as u64 >= frames {
             break;
@@ -160,9 +198,7 @@ fn floor(engine: &FaceEngine, source: &str, frames: u64, embedded: &HashMap<u64,
             engine.embed(&crops)?;
         }
         // Only the detector's and the embedder's time: not the landmarks that found the crops.
-        samples.push((engine.inference_time() - before).as_secs_f64() * 1000.0);
+        samples.insert(frame.index, (engine.inference_time() - before).as_secs_f64() * 1000.0);
     }
-    samples.sort_by(f64::total_cmp);
-    let at = |q| percentile(&samples, q);
-    Ok(Floor { p50_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), frames: samples.len() })
+    Ok(samples)
 }

@@ -86,7 +86,7 @@ impl Station {
         let probe = main_face(photo).embedding;
         let candidates = self.candidates();
         let scores: Vec<f32> = candidates.iter().map(|c| similarity(&probe, &c.template)).collect();
-        let frames = vec![FrameEvidence { usable: true, spoof: false, scores }; 3];
+        let frames = vec![FrameEvidence { usable: true, spoof: Some(false), scores }; 3];
         boarding::decide(&Evidence::Face { frames, attempts }, &candidates, &|trip| trip == "G3", &Policy::default())
     }
 

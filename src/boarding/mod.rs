@@ -65,8 +65,8 @@ pub struct Candidate {
 pub struct FrameEvidence {
     /// Passed the quality gate.
     pub usable: bool,
-    /// Flagged by the anti-spoofing model.
-    pub spoof: bool,
+    /// Flagged by the anti-spoofing model; `None` while its verdict is still being computed.
+    pub spoof: Option<bool>,
     /// Similarity to each candidate, in candidate order.
     pub scores: Vec<f32>,
 }
@@ -170,9 +170,16 @@ fn decide_face(
     policy: &Policy,
 ) -> Intent {
     let usable: Vec<&FrameEvidence> = frames.iter().filter(|f| f.usable).collect();
-    let spoofed = usable.iter().filter(|f| f.spoof).count();
-    if !usable.is_empty() && spoofed as f32 >= policy.spoof_fraction * usable.len() as f32 {
+    let spoofed = usable.iter().filter(|f| f.spoof == Some(true)).count() as f32;
+    let pending = usable.iter().filter(|f| f.spoof.is_none()).count() as f32;
+    let suspect_at = policy.spoof_fraction * usable.len() as f32;
+    if !usable.is_empty() && spoofed >= suspect_at {
         return Intent::SpoofSuspected { ticket_id: None };
+    }
+    // Verdicts still to come could make the track suspect: nothing is decided before them.
+    // Otherwise they cannot change the outcome, and the passenger need not wait for them.
+    if spoofed + pending >= suspect_at && pending > 0.0 {
+        return Intent::KeepLooking;
     }
     if usable.len() < policy.min_frames {
         return if attempts >= MAX_ATTEMPTS {

@@ -27,7 +27,7 @@ fn trip(id: &str, gate: &str) -> Trip {
 }
 
 fn frames(n: usize, scores: &[f32]) -> Vec<FrameEvidence> {
-    (0..n).map(|_| FrameEvidence { usable: true, spoof: false, scores: scores.to_vec() }).collect()
+    (0..n).map(|_| FrameEvidence { usable: true, spoof: Some(false), scores: scores.to_vec() }).collect()
 }
 
 /// Two tickets on trip T1 (served here, gate 3) and one on T2 (gate 7).
@@ -63,14 +63,14 @@ fn too_close_to_the_runner_up_goes_to_staff() {
 fn scores_are_fused_over_frames() {
     // One frame alone would clear the threshold; the track's mean does not.
     let mut f = frames(2, &[0.35, 0.1, 0.1]);
-    f.push(FrameEvidence { usable: true, spoof: false, scores: vec![0.95, 0.1, 0.1] });
+    f.push(FrameEvidence { usable: true, spoof: Some(false), scores: vec![0.95, 0.1, 0.1] });
     assert_eq!(face(f), Intent::NotOnManifest);
 }
 
 #[test]
 fn too_few_usable_frames_keeps_looking_then_goes_to_staff() {
     let mut f = frames(2, &[0.9, 0.1, 0.1]);
-    f.push(FrameEvidence { usable: false, spoof: false, scores: vec![0.9, 0.1, 0.1] });
+    f.push(FrameEvidence { usable: false, spoof: Some(false), scores: vec![0.9, 0.1, 0.1] });
     assert_eq!(face(f.clone()), Intent::KeepLooking);
     let tired = decide(&Evidence::Face { frames: f, attempts: MAX_ATTEMPTS }, &station(), &serves_t1, &Policy::default());
     assert_eq!(tired, Intent::Manual { reason: ManualReason::TooManyAttempts, ticket_id: None });
@@ -85,8 +85,27 @@ fn repeated_no_match_goes_to_staff() {
 
 #[test]
 fn a_spoofed_track_is_suspected() {
-    let f: Vec<FrameEvidence> = (0..4).map(|i| FrameEvidence { usable: true, spoof: i % 2 == 0, scores: vec![0.9, 0.1, 0.1] }).collect();
+    let f: Vec<FrameEvidence> =
+        (0..4).map(|i| FrameEvidence { usable: true, spoof: Some(i % 2 == 0), scores: vec![0.9, 0.1, 0.1] }).collect();
     assert_eq!(face(f), Intent::SpoofSuspected { ticket_id: None });
+}
+
+#[test]
+fn a_pending_liveness_verdict_is_waited_for_only_if_it_could_change_the_outcome() {
+    let with = |verdicts: &[Option<bool>]| {
+        face(verdicts.iter().map(|&spoof| FrameEvidence { usable: true, spoof, scores: vec![0.9, 0.1, 0.1] }).collect())
+    };
+    let board = Intent::Board { ticket_id: "A".into(), trip_id: "T1".into(), method: Method::Face };
+    // Two live verdicts of three: the third cannot make half the frames spoofs.
+    assert_eq!(with(&[Some(false), Some(false), None]), board);
+    // One spoof in: the third decides between boarding and a suspected spoof.
+    assert_eq!(with(&[Some(true), Some(false), None]), Intent::KeepLooking);
+    assert_eq!(with(&[Some(true), Some(false), Some(false)]), board);
+    assert_eq!(with(&[Some(true), Some(false), Some(true)]), Intent::SpoofSuspected { ticket_id: None });
+    // Enough spoofs already: pending verdicts cannot undo them.
+    assert_eq!(with(&[Some(true), Some(true), None]), Intent::SpoofSuspected { ticket_id: None });
+    // Nothing known yet.
+    assert_eq!(with(&[None, None, None]), Intent::KeepLooking);
 }
 
 #[test]

@@ -41,20 +41,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "{}: {} frames, {:.1} fps end to end, {} dropped ({} inference thread(s))",
         report.source, report.frames, report.fps, report.dropped, threads
     );
+    let line = |name: &str, p: &bench::Percentiles, note: &str| {
+        println!("  {name:<8} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms{note}", p.p50_ms, p.p95_ms, p.p99_ms)
+    };
     for (name, p) in report.stages.iter().chain(std::iter::once((&"e2e".to_string(), &report.e2e))) {
-        println!("  {name:<8} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms", p.p50_ms, p.p95_ms, p.p99_ms);
+        line(name, p, "");
     }
-    let floor = &report.floor;
-    println!(
-        "  floor    p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms (raw detector + embedder inference on the same {} frames)",
-        floor.p50_ms, floor.p95_ms, floor.p99_ms, floor.frames
-    );
-    let ratio = |e2e: f64, floor: f64| e2e / floor.max(1e-9);
-    println!(
-        "  e2e/floor p50 {:.2}  p95 {:.2}  p99 {:.2}",
-        ratio(report.e2e.p50_ms, floor.p50_ms),
-        ratio(report.e2e.p95_ms, floor.p95_ms),
-        ratio(report.e2e.p99_ms, floor.p99_ms)
+    let floor = &report.floor.percentiles;
+    line("floor", floor, &format!(" (raw detector + embedder inference on the same {} frames)", report.floor.frames));
+    let ratio = |e2e: &bench::Percentiles, floor: &bench::Percentiles| {
+        let r = |e: f64, f: f64| e / f.max(1e-9);
+        format!("p50 {:.2}  p95 {:.2}  p99 {:.2}", r(e2e.p50_ms, floor.p50_ms), r(e2e.p95_ms, floor.p95_ms), r(e2e.p99_ms, floor.p99_ms))
+    };
+    println!("  e2e/floor {}", ratio(&report.e2e, floor));
+    let chosen = &report.embedded;
+    println!("  the {} frames a face was chosen on (liveness and embedding):", chosen.frames);
+    line("e2e", &chosen.e2e, "");
+    line("floor", &chosen.floor, "");
+    println!("  e2e/floor {}", ratio(&chosen.e2e, &chosen.floor));
+    line(
+        "decision",
+        &report.decisions.latency,
+        &format!(" ({} tracks: deciding frame's arrival to the recorded decision)", report.decisions.count),
     );
     Ok(ExitCode::SUCCESS)
 }

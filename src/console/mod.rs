@@ -46,7 +46,8 @@
 //!
 //! Lane API (`Authorization: Bearer <lane token>`; a lane token is never a staff session):
 //! - `POST /api/lane/observe` `{"track","model","observations":[{"spoof","embedding"}]}` →
-//!   `{"decision": Decision|null}` (null: keep looking); `model` is the lane's embedder id.
+//!   `{"decision": Decision|null}` (null: keep looking); `model` is the lane's embedder id;
+//!   `spoof` is null while the anti-spoofing verdict is still being computed.
 //! - `POST /api/lane/ticket` `{"presented":{"qr":"…"}|{"id_card":{"document_number",
 //!   "chip_embedding"}},"model","observations"}` → `{"decision": Decision}`: ticket + face.
 //! - `POST /api/lane/health` `{"camera":"up"|"down","fps","frames","dropped"}` → 204.

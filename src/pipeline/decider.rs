@@ -17,8 +17,9 @@ use crate::ticket::IssuerKeys;
 /// One embedded frame of a track: what the lane saw, without the image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
-    /// Flagged by the anti-spoofing model.
-    pub spoof: bool,
+    /// Flagged by the anti-spoofing model; `None` (JSON null) while its verdict is still
+    /// being computed: the rules wait for it only where it could change the outcome.
+    pub spoof: Option<bool>,
     /// L2-normalised face embedding.
     pub embedding: Vec<f32>,
 }
@@ -111,13 +112,14 @@ impl Decider for LocalDecider<'_> {
 }
 
 /// The live face against one reference: mean similarity over the observations, and whether
-/// enough of them were flagged as a spoof. `None` without observations.
+/// enough of them were flagged as a spoof — counting a verdict not yet in as one, so staff
+/// check rather than a spoof passing. `None` without observations.
 fn face_check(reference: &[f32], observations: &[Observation], policy: &Policy) -> Option<FaceCheck> {
     if observations.is_empty() {
         return None;
     }
     let n = observations.len() as f32;
     let score = observations.iter().map(|o| similarity(&o.embedding, reference)).sum::<f32>() / n;
-    let spoofed = observations.iter().filter(|o| o.spoof).count() as f32;
+    let spoofed = observations.iter().filter(|o| o.spoof != Some(false)).count() as f32;
     Some(FaceCheck { score, spoof: spoofed >= policy.spoof_fraction * n })
 }

@@ -1,22 +1,25 @@
 //! The boarding lane as a running program: frames in, one decision per passenger out.
 //!
 //! ```text
-//! capture ─► detect ─► track ─► assess ─┬──────────────────────► decide ─► outputs
-//!  source     boxes    IoU      landmarks,│ (frames with no face   boarding rules,
-//!  (+ QR      tracks            quality,  │  chosen: latency only) store, kiosk,
-//!   reader)                     choice    └─► embed ─────────────►  gate
-//!                                             liveness ∥ embedding
-//!                                             (chosen frames, track ends)
+//! capture ─► detect ─► track ─► assess ─┬─────────────────────────► decide ─► outputs
+//!  source     boxes    IoU      landmarks,│ (frames with no face      boarding rules,
+//!  (+ QR      tracks            quality,  │  chosen: latency only)    store, kiosk,
+//!   reader)                     choice    └─► embed ───────────────►  gate
+//!                                              └► liveness (beside it,
+//!                                                 verdicts follow)
 //! ```
 //! Each stage runs on its own thread; the [`link`]s between them hold one item. For a live
 //! camera they keep the latest and count what they drop; for a recording they block, so every
 //! frame is seen and results do not depend on timing. Data flows one way: the assess stage
 //! chooses which frames of a track to embed (the sharpest so far, a few per track) without
-//! asking the decide stage. Only chosen frames wait for the ~120 ms of liveness and embedding
-//! (the two models run at once); the others go straight on, so tracking keeps pace with the
-//! camera. Track ends travel with the chosen frames, so a track's embeddings are all decided
-//! on before it ends. A live lane chooses no new face while a chosen frame still waits. A
-//! live image is never kept (PIPL).
+//! asking the decide stage. Only chosen frames go to the embed stage; the others go straight
+//! on, so tracking keeps pace with the camera. The embedding is handed on at once; the
+//! anti-spoofing model (twice as slow) runs beside it at a lower priority, and its verdicts
+//! follow. The decide stage judges a track's observations in order and waits for a verdict
+//! only where it could change the outcome, so decisions are the same as if every verdict came
+//! with its embedding. Track ends follow their track's embeddings and verdicts. A live lane
+//! keeps at most two chosen frames in flight (more would be stale when decided on). A live
+//! image is never kept (PIPL).
 
 pub mod config;
 pub mod decider;
@@ -109,9 +112,19 @@ pub struct LaneReport {
     pub wall_s: f64,
     pub stages: Vec<StageStats>,
     pub e2e: StageStats,
-    /// (frame index, faces embedded) for every frame that had a face chosen: what
-    /// `boardcheck bench` times the raw embedder on for its floor.
-    pub embedded_frames: Vec<(u64, usize)>,
+    /// Every frame that had a face chosen (a few per passenger): what `boardcheck bench`
+    /// times the raw embedder on for its floor.
+    pub embedded_frames: Vec<EmbeddedFrame>,
+}
+
+/// A frame whose chosen faces went through liveness and embedding to the decide stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbeddedFrame {
+    pub index: u64,
+    /// Faces embedded.
+    pub faces: usize,
+    /// From the frame's arrival to the end of its decisions.
+    pub e2e_ms: f64,
 }
 
 /// Runs the lane until the source ends (or fails for good).

@@ -1,7 +1,7 @@
 //! The stage threads of a lane and the messages between them.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -10,7 +10,7 @@ use image::RgbImage;
 use super::decider::{Decider, Observation, Presented};
 use super::link::{link, LinkSender};
 use super::stats::{Latencies, LiveStats, StageStats};
-use super::{DecisionSink, LaneDecision, LaneOptions, LaneReport};
+use super::{DecisionSink, EmbeddedFrame, LaneDecision, LaneOptions, LaneReport};
 use crate::boarding::{kiosk, Decision};
 use crate::error::{Error, Result};
 use crate::face::detect::{BBox, Detection};
@@ -59,12 +59,26 @@ enum ToEmbed {
 
 /// What the embed stage hands the decide stage.
 enum Embedded {
-    /// (track, spoof, embedding) for each chosen face of a frame.
-    Faces {
-        meta: Meta,
-        faces: Vec<(u64, bool, Vec<f32>)>,
-    },
+    /// (track, spoof verdict if already known, embedding) for each chosen face of a frame.
+    Faces { meta: Meta, faces: Vec<(u64, Option<bool>, Vec<f32>)> },
+    /// After that frame's embeddings.
+    Verdicts(FrameVerdicts),
+    /// After every embedding and verdict of these tracks.
     Ended(Vec<Track>),
+}
+
+/// The anti-spoofing verdicts on the chosen faces of frame `index`: (track, spoof).
+struct FrameVerdicts {
+    index: u64,
+    verdicts: Vec<(u64, bool)>,
+}
+
+/// A chosen frame for the anti-spoofing model: the frame (the model needs the face's
+/// surroundings) and the faces' tracks and boxes.
+struct LivenessJob {
+    index: u64,
+    image: RgbImage,
+    faces: Vec<(u64, BBox)>,
 }
 
 /// Per-item processing times of one stage in milliseconds, also published live.
@@ -112,6 +126,7 @@ pub(super) fn run(
                                                                // Frames with no face chosen skip the embed stage and its ~150 ms per chosen frame.
     let (passed_tx, passed_rx) = crossbeam_channel::bounded(PASSED_BACKLOG);
     let (to_embed_tx, to_embed_rx) = crossbeam_channel::bounded(EMBED_BACKLOG);
+    let in_flight = AtomicUsize::new(0);
     let (embedded_tx, embedded_rx) = crossbeam_channel::bounded(1);
     // Frames for the QR reader: only the latest matters, a few times a second.
     let (qr_frame_tx, qr_frame_rx, _) = link(true);
@@ -123,25 +138,21 @@ pub(super) fn run(
         scope.spawn(move || qr_stage(qr_frame_rx, qr_tx));
         let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
         let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
-        let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, passed_tx, to_embed_tx));
-        let embed = scope.spawn(move || embed_stage(engine, live, to_embed_rx, embedded_tx));
+        let in_flight = &in_flight;
+        let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, passed_tx, (to_embed_tx, in_flight)));
+        let embed = scope.spawn(move || embed_stage(engine, live, to_embed_rx, embedded_tx, in_flight));
         let decided = decide_stage(decider, sinks, live, embedded_rx, passed_rx, [options.presented.clone(), qr_rx]);
-        let join = |name: &str, r: std::thread::Result<Result<StageStats>>| {
-            r.map_err(|_| Error::Inference { id: name.to_string(), reason: "stage thread panicked".to_string() })?
-        };
-        let capture =
-            capture.join().map_err(|_| Error::Inference { id: "capture".to_string(), reason: "stage thread panicked".to_string() })?;
-        let stages =
-            [join("detect", detect.join()), join("track", track.join()), join("assess", assess.join()), join("embed", embed.join())];
-        Ok::<_, Error>((capture, stages, decided))
+        let capture = joined("capture", capture.join());
+        let stages = [joined("detect", detect.join()), joined("track", track.join()), joined("assess", assess.join())];
+        Ok::<_, Error>((capture, stages, joined("embed", embed.join()), decided))
     })?;
-    let (capture, stages, decided) = outcome;
-    let capture = capture?;
-    let decided = decided?;
+    let (capture, stages, embed, decided) = outcome;
+    let (capture, decided) = (capture?, decided?);
     let mut stage_stats = vec![capture.times];
     for stats in stages {
         stage_stats.push(stats?);
     }
+    stage_stats.extend(embed?);
     stage_stats.push(decided.times);
     let dropped = [dropped_capture, dropped_detect, dropped_track].iter().map(|d| d.load(Ordering::Relaxed)).sum();
     Ok(LaneReport {
@@ -157,13 +168,22 @@ pub(super) fn run(
     })
 }
 
+/// A stage thread's result, or the error that it panicked.
+fn joined<T>(stage: &str, result: std::thread::Result<Result<T>>) -> Result<T> {
+    result.map_err(|_| Error::Inference { id: stage.to_string(), reason: "stage thread panicked".to_string() })?
+}
+
 /// Frames with no face chosen, on their way past the embed stage to the decide stage (which
 /// only counts their latency); a few, should the decide stage be waiting on the service.
 const PASSED_BACKLOG: usize = 8;
 
-/// Chosen frames waiting for the embed stage: one while it works on another. For a live
-/// camera no face is chosen while one waits, so a decision is never made on a stale frame.
+/// Chosen frames (and track ends) waiting for the embed stage.
 const EMBED_BACKLOG: usize = 2;
+
+/// Chosen frames between the assess stage and their last anti-spoofing verdict. A live lane
+/// chooses a face only while fewer are: one with the anti-spoofing model, one being embedded.
+/// More would only wait, and be stale when decided on.
+const MAX_IN_FLIGHT: usize = 2;
 
 struct CaptureReport {
     frames: u64,
@@ -294,14 +314,13 @@ fn assess_stage(
     options: &LaneOptions,
     input: Receiver<Tracked>,
     passed: Sender<Meta>,
-    to_embed: Sender<ToEmbed>,
+    (to_embed, in_flight): (Sender<ToEmbed>, &AtomicUsize),
 ) -> Result<StageStats> {
     let mut selections: HashMap<u64, Selection> = HashMap::new();
     let mut times = Times::new("assess", &options.live);
     for tracked in input {
         let t = Instant::now();
-        // A live lane chooses no face while a chosen frame still waits for the embed stage.
-        let embed_free = !options.drop_stale || to_embed.is_empty();
+        let embed_free = !options.drop_stale || in_flight.load(Ordering::Acquire) < MAX_IN_FLIGHT;
         let mut faces = Vec::new();
         for (track, detection) in &tracked.faces {
             let sel = selections.entry(*track).or_default();
@@ -338,7 +357,12 @@ fn assess_stage(
         // A frame with no face chosen ends here; the others at the embed stage. Live images
         // are never kept.
         let Tracked { meta, image, ended, .. } = tracked;
-        let sent = if faces.is_empty() { passed.send(meta).is_ok() } else { to_embed.send(ToEmbed::Chosen { meta, faces, image }).is_ok() };
+        let sent = if faces.is_empty() {
+            passed.send(meta).is_ok()
+        } else {
+            in_flight.fetch_add(1, Ordering::AcqRel);
+            to_embed.send(ToEmbed::Chosen { meta, faces, image }).is_ok()
+        };
         if !sent || (!ended.is_empty() && to_embed.send(ToEmbed::Ended(ended)).is_err()) {
             break; // the lane is stopping
         }
@@ -346,35 +370,123 @@ fn assess_stage(
     Ok(times.stats())
 }
 
-fn embed_stage(engine: &FaceEngine, live: &LiveStats, input: Receiver<ToEmbed>, out: Sender<Embedded>) -> Result<StageStats> {
+/// Embeds chosen faces and hands each embedding on at once; the anti-spoofing model (≈100 ms,
+/// twice the embedding) runs beside it on the other core, and its verdicts follow. The rules
+/// wait for a verdict only where it could change the outcome, so a decision need not wait for
+/// the slowest model on its own frame.
+fn embed_stage(
+    engine: &FaceEngine,
+    live: &LiveStats,
+    input: Receiver<ToEmbed>,
+    out: Sender<Embedded>,
+    in_flight: &AtomicUsize,
+) -> Result<[StageStats; 2]> {
     let mut times = Times::new("embed", live);
-    for item in input {
-        let embedded = match item {
-            ToEmbed::Ended(tracks) => Embedded::Ended(tracks),
-            ToEmbed::Chosen { meta, faces, image } => {
-                let t = Instant::now();
-                let (boxes, crops): (Vec<(u64, BBox)>, Vec<RgbImage>) = faces.into_iter().map(|f| ((f.track, f.bbox), f.aligned)).unzip();
-                // Independent models: on both cores at once, while the stages before wait
-                // for the next frame anyway.
-                let (spoofs, embeddings) = rayon::join(
-                    || {
-                        boxes
-                            .iter()
-                            .map(|(_, bbox)| Ok(engine.check_liveness(&image, bbox)?.is_some_and(|l| !l.live)))
-                            .collect::<Result<Vec<bool>>>()
-                    },
-                    || engine.embed(&crops),
-                );
-                let faces = boxes.iter().zip(spoofs?).zip(embeddings?).map(|((&(track, _), spoof), e)| (track, spoof, e)).collect();
-                times.since(t);
-                Embedded::Faces { meta, faces }
-            }
+    // One frame queued for the anti-spoofing model while it works on another: beyond that the
+    // embed stage waits, and the assess stage of a live lane stops choosing faces meanwhile.
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<LivenessJob>(1);
+    // Unbounded, yet holds at most the verdicts of the few jobs in flight.
+    let (verdict_tx, verdict_rx) = crossbeam_channel::unbounded();
+    let with_liveness = engine.liveness_id().is_some();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || liveness_worker(engine, live, job_rx, verdict_tx));
+        let mut outstanding = 0usize;
+        let forward = |verdicts: Result<FrameVerdicts>| -> Result<bool> {
+            let verdicts = verdicts?;
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            Ok(out.send(Embedded::Verdicts(verdicts)).is_ok())
         };
-        if out.send(embedded).is_err() {
+        loop {
+            crossbeam_channel::select! {
+                recv(input) -> item => match item {
+                    Ok(ToEmbed::Chosen { meta, faces, image }) => {
+                        let (boxes, crops): (Vec<(u64, BBox)>, Vec<RgbImage>) =
+                            faces.into_iter().map(|f| ((f.track, f.bbox), f.aligned)).unzip();
+                        let known = if with_liveness {
+                            if job_tx.send(LivenessJob { index: meta.index, image, faces: boxes.clone() }).is_err() {
+                                break; // the worker failed: its error is reported below
+                            }
+                            outstanding += 1;
+                            None
+                        } else {
+                            Some(false)
+                        };
+                        let t = Instant::now();
+                        let embeddings = engine.embed(&crops)?;
+                        times.since(t);
+                        let faces = boxes.iter().zip(embeddings).map(|(&(track, _), e)| (track, known, e)).collect();
+                        if !with_liveness {
+                            in_flight.fetch_sub(1, Ordering::AcqRel);
+                        }
+                        if out.send(Embedded::Faces { meta, faces }).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(ToEmbed::Ended(tracks)) => {
+                        // Every verdict on a track before its end.
+                        for _ in 0..std::mem::take(&mut outstanding) {
+                            let Ok(verdicts) = verdict_rx.recv() else { break };
+                            forward(verdicts)?;
+                        }
+                        if out.send(Embedded::Ended(tracks)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break, // the source ended
+                },
+                recv(verdict_rx) -> verdicts => {
+                    let Ok(verdicts) = verdicts else { break };
+                    outstanding = outstanding.saturating_sub(1);
+                    if !forward(verdicts)? {
+                        break;
+                    }
+                }
+            }
+        }
+        drop(job_tx);
+        for verdicts in verdict_rx.iter() {
+            forward(verdicts)?;
+        }
+        let liveness = joined("liveness", worker.join().map(Ok))?;
+        Ok([times.stats(), liveness])
+    })
+}
+
+/// Lowers the calling thread's CPU priority. The anti-spoofing model keeps a core busy
+/// ~100 ms per chosen frame, and its verdicts are waited for only where they could change an
+/// outcome; the stages every frame goes through, and the embedding, should not wait for it.
+fn yield_to_the_frame_stages() {
+    // SAFETY: setpriority only reads its arguments; on Linux, PRIO_PROCESS with a thread id
+    // sets that one thread's nice value. Failure leaves the priority as it was.
+    let tid = unsafe { libc::gettid() };
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) } != 0 {
+        tracing::debug!("could not lower the anti-spoofing thread's priority");
+    }
+}
+
+/// Runs the anti-spoofing model on each job's faces.
+fn liveness_worker(
+    engine: &FaceEngine,
+    live: &LiveStats,
+    jobs: Receiver<LivenessJob>,
+    verdicts: Sender<Result<FrameVerdicts>>,
+) -> StageStats {
+    let mut times = Times::new("liveness", live);
+    yield_to_the_frame_stages();
+    for job in jobs {
+        let t = Instant::now();
+        let judged = job
+            .faces
+            .iter()
+            .map(|(track, bbox)| Ok((*track, engine.check_liveness(&job.image, bbox)?.is_some_and(|l| !l.live))))
+            .collect::<Result<Vec<_>>>()
+            .map(|verdicts| FrameVerdicts { index: job.index, verdicts });
+        times.since(t);
+        if verdicts.send(judged).is_err() {
             break;
         }
     }
-    Ok(times.stats())
+    times.stats()
 }
 
 struct DecideReport {
@@ -382,15 +494,29 @@ struct DecideReport {
     undecided: Vec<u64>,
     times: StageStats,
     e2e: StageStats,
-    embedded_frames: Vec<(u64, usize)>,
+    embedded_frames: Vec<EmbeddedFrame>,
 }
 
 /// Evidence gathered for one track.
 #[derive(Default)]
 struct TrackEvidence {
     observations: Vec<Observation>,
+    /// Each observation's frame: where a late verdict belongs, and the time and arrival a
+    /// decision on it is reported with.
+    frames: Vec<FrameRef>,
+    /// The first observations the rules have seen with every verdict in, and found not yet
+    /// enough. The next is judged next, whatever order verdicts arrive in: decisions are the
+    /// same as if every verdict had been there with its embedding.
+    judged: usize,
     decided: bool,
     last_seen: Option<Instant>,
+}
+
+struct FrameRef {
+    index: u64,
+    /// Source time, s.
+    t: f64,
+    captured: Instant,
 }
 
 /// A ticket shown at the lane waits this long for a face to compare with, then is decided
@@ -409,7 +535,7 @@ struct Deciding<'a> {
     last_t: f64,
     decisions: usize,
     undecided: Vec<u64>,
-    embedded_frames: Vec<(u64, usize)>,
+    embedded_frames: Vec<EmbeddedFrame>,
 }
 
 fn decide_stage(
@@ -440,12 +566,15 @@ fn decide_stage(
         crossbeam_channel::select! {
             recv(embedded) -> item => match item {
                 Ok(Embedded::Faces { meta, faces }) => {
-                    let t = Instant::now();
+                    let (t, count) = (Instant::now(), faces.len());
                     state.seen(&meta);
                     state.faces(&meta, faces)?;
                     times.since(t);
-                    e2e.since(meta.captured);
+                    let e2e_ms = elapsed_ms(meta.captured);
+                    e2e.record(e2e_ms);
+                    state.embedded_frames.push(EmbeddedFrame { index: meta.index, faces: count, e2e_ms });
                 }
+                Ok(Embedded::Verdicts(verdicts)) => state.verdicts(verdicts)?,
                 Ok(Embedded::Ended(tracks)) => state.ended(tracks),
                 Err(_) => (embedded, embedding) = (crossbeam_channel::never(), false),
             },
@@ -484,19 +613,48 @@ impl Deciding<'_> {
         self.last_t = self.last_t.max(meta.timestamp_ms / 1000.0);
     }
 
-    fn faces(&mut self, meta: &Meta, faces: Vec<(u64, bool, Vec<f32>)>) -> Result<()> {
-        self.embedded_frames.push((meta.index, faces.len()));
+    fn faces(&mut self, meta: &Meta, faces: Vec<(u64, Option<bool>, Vec<f32>)>) -> Result<()> {
         for (track, spoof, embedding) in faces {
             let evidence = self.tracks.entry(track).or_default();
             // Kept after a decision too: a ticket shown next is compared with this face.
             evidence.observations.push(Observation { spoof, embedding });
+            evidence.frames.push(FrameRef { index: meta.index, t: meta.timestamp_ms / 1000.0, captured: meta.captured });
             evidence.last_seen = Some(Instant::now());
-            if evidence.decided {
-                continue;
+            self.judge(track)?;
+        }
+        Ok(())
+    }
+
+    fn verdicts(&mut self, FrameVerdicts { index, verdicts }: FrameVerdicts) -> Result<()> {
+        for (track, spoof) in verdicts {
+            let Some(evidence) = self.tracks.get_mut(&track) else { continue };
+            let Some(at) = evidence.frames.iter().position(|f| f.index == index) else { continue };
+            evidence.observations[at].spoof = Some(spoof);
+            self.judge(track)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the rules to a track's observations one more at a time, from the first not yet
+    /// judged, as far as the verdicts in allow. Not while a ticket shown at the lane waits:
+    /// that passenger asked for the ticket check, which decides the face it is compared with.
+    fn judge(&mut self, track: u64) -> Result<()> {
+        if self.pending.is_some() {
+            return Ok(());
+        }
+        let Some(evidence) = self.tracks.get_mut(&track) else { return Ok(()) };
+        while !evidence.decided && evidence.judged < evidence.observations.len() {
+            let next = evidence.judged;
+            if let Some(decision) = self.decider.decide(track, &evidence.observations[..=next])? {
+                evidence.decided = true;
+                let frame = &evidence.frames[next];
+                let (t, latency_ms) = (frame.t, elapsed_ms(frame.captured));
+                return self.emit(t, track, decision, latency_ms);
             }
-            let Some(decision) = self.decider.decide(track, &evidence.observations)? else { continue };
-            evidence.decided = true;
-            self.emit(meta.timestamp_ms / 1000.0, track, decision, elapsed_ms(meta.captured))?;
+            if evidence.observations[next].spoof.is_none() {
+                break; // judged again when its verdict comes
+            }
+            evidence.judged += 1;
         }
         Ok(())
     }
@@ -520,10 +678,12 @@ impl Deciding<'_> {
             .filter_map(|(id, e)| e.last_seen.filter(|seen| seen.elapsed() <= FACE_FRESH).map(|seen| (seen, *id)))
             .max()
             .map(|(_, id)| id);
-        if face.is_none() && !now && since.elapsed() < FACE_WAIT {
+        let observations = face.and_then(|id| self.tracks.get(&id)).map(|e| e.observations.clone()).unwrap_or_default();
+        // A face, with its anti-spoofing verdicts in (they follow within a frame or two).
+        let ready = face.is_some() && observations.iter().all(|o| o.spoof.is_some());
+        if !ready && !now && since.elapsed() < FACE_WAIT {
             return Ok(());
         }
-        let observations = face.and_then(|id| self.tracks.get(&id)).map(|e| e.observations.clone()).unwrap_or_default();
         let waited_ms = elapsed_ms(*since);
         let decision = self.decider.present(face.unwrap_or_default(), ticket, &observations)?;
         self.pending = None;
@@ -532,6 +692,12 @@ impl Deciding<'_> {
                 evidence.decided = true;
             }
             self.emit(self.last_t, face.unwrap_or_default(), decision, waited_ms)?;
+        }
+        // The faces held back while the ticket waited.
+        let mut held: Vec<u64> = self.tracks.iter().filter(|(_, e)| !e.decided).map(|(id, _)| *id).collect();
+        held.sort_unstable(); // in the order the tracks began
+        for track in held {
+            self.judge(track)?;
         }
         Ok(())
     }
