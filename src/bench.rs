@@ -153,7 +153,12 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
     let decisions = decision_latencies.lock().map(|l| l.clone()).unwrap_or_default();
     let processed = report.e2e.count as f64;
     let embedded: HashMap<u64, usize> = report.embedded_frames.iter().map(|f| (f.index, f.faces)).collect();
-    let floor_ms = floor(engine, source, limit, &embedded)?;
+    // One model after another, as the floor is defined: the lane runs its embedders at once.
+    let sequential = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::Inference { id: "floor".to_string(), reason: e.to_string() })?;
+    let floor_ms = sequential.install(|| floor(engine, source, limit, &embedded))?;
     let all: Vec<f64> = floor_ms.values().copied().collect();
     let chosen_floor: Vec<f64> = report.embedded_frames.iter().filter_map(|f| floor_ms.get(&f.index).copied()).collect();
     let chosen_e2e: Vec<f64> = report.embedded_frames.iter().map(|f| f.e2e_ms).collect();

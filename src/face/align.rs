@@ -241,6 +241,9 @@ impl Sampler<'_> {
                 }
             })
             .collect();
+        // Halving exactly (a 640×480 frame into the 320×240 detector input) reads each pixel
+        // between two source pixels at weight ½: see `mean_of_blocks`.
+        let halving = columns.iter().all(|&(lo, hi, frac)| frac == 0.5 && hi == lo + 1 && hi < w);
         // One source row as floats, flat RGB, with the fill colour appended (pixel w).
         let mut source_row = vec![0.0f32; 3 * (w + 1)];
         source_row[3 * w..].copy_from_slice(&fill.map(f32::from));
@@ -262,6 +265,13 @@ impl Sampler<'_> {
                 emit(oy as usize, row);
                 continue;
             }
+            if let (true, Some(lo), Some(hi)) = (halving && ty.frac == 0.5, ty.lo, ty.hi) {
+                if hi == lo + w {
+                    mean_of_blocks(&self.pixels[lo..lo + 2 * w], &columns, row);
+                    emit(oy as usize, row);
+                    continue;
+                }
+            }
             if top_is != Some(ty.lo) {
                 if bottom_is == Some(ty.lo) {
                     std::mem::swap(&mut top, &mut bottom);
@@ -278,6 +288,18 @@ impl Sampler<'_> {
             blend_rows(&top, &bottom, ty.frac, row.as_flattened_mut());
             emit(oy as usize, row);
         }
+    }
+}
+
+/// Each output pixel the mean of the 2×2 block at its column in two source rows (`rows`: the
+/// two, back to back): what the bilinear weights (½, ½) give, summed in integers and rounded
+/// half up as [`to_u8`] rounds; the float path's sums of halves and quarters are exact, so the
+/// pixels are the same.
+fn mean_of_blocks(rows: &[[u8; 3]], columns: &[(usize, usize, f32)], out: &mut [[u8; 3]]) {
+    let (top, bottom) = rows.split_at(rows.len() / 2);
+    for (o, &(lo, hi, _)) in out.iter_mut().zip(columns) {
+        let (a, b, c, d) = (top[lo], top[hi], bottom[lo], bottom[hi]);
+        *o = std::array::from_fn(|k| ((u16::from(a[k]) + u16::from(b[k]) + u16::from(c[k]) + u16::from(d[k]) + 2) >> 2) as u8);
     }
 }
 
@@ -444,6 +466,12 @@ mod tests {
             for border in [Border::Constant([127, 3, 250]), Border::Replicate] {
                 assert_eq!(warp(&img, m, 32, 24, border), reference_warp(&img, m, 32, 24, border), "{m:?} {border:?}");
             }
+        }
+        // Exactly half the size, every sample inside: the integer 2×2 means.
+        let img = RgbImage::from_fn(64, 48, |x, y| Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (255 - x * 3) as u8]));
+        let half = Affine::scale_translate(2.0, 2.0, 0.0, 0.0);
+        for border in [Border::Constant([127, 3, 250]), Border::Replicate] {
+            assert_eq!(warp(&img, &half, 32, 24, border), reference_warp(&img, &half, 32, 24, border), "{border:?}");
         }
     }
 

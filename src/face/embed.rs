@@ -5,6 +5,7 @@
 //! single model alone (README, accuracy table). Similarity is the dot product.
 
 use image::RgbImage;
+use rayon::prelude::*;
 
 use super::tensor::Normalisation;
 use crate::error::{Error, Result};
@@ -91,8 +92,9 @@ impl Embedder {
             inputs.extend(aligned.iter().map(image::imageops::flip_horizontal));
         }
         let mut fused = vec![Vec::with_capacity(self.dim()); aligned.len()];
-        for part in &self.parts {
-            let raw = part.run(&inputs)?;
+        // The models are independent: one per core at once (each with its own inference threads).
+        let outputs: Vec<Vec<Vec<f32>>> = self.parts.par_iter().map(|part| part.run(&inputs)).collect::<Result<_>>()?;
+        for raw in outputs {
             for (i, target) in fused.iter_mut().enumerate() {
                 let mut v = raw[i].clone();
                 if self.flip_fusion {

@@ -324,8 +324,10 @@ fn assess_stage(
         let mut faces = Vec::new();
         for (track, detection) in &tracked.faces {
             let sel = selections.entry(*track).or_default();
-            if sel.embeds >= options.max_embeds_per_track {
-                continue; // nothing left to choose: no landmarks needed
+            // Nothing to choose (now): no landmarks needed. The next face measured is compared
+            // with the last one measured, a stricter test after a gap.
+            if sel.embeds >= options.max_embeds_per_track || !embed_free {
+                continue;
             }
             let Some(located) = engine.locate(&tracked.image, detection)? else { continue };
             if located.quality_issue.is_some() {
@@ -334,7 +336,7 @@ fn assess_stage(
             let eyes = located.quality.eye_distance_px;
             let settled = (eyes - sel.last_eye_distance).abs() <= SETTLED_CHANGE * eyes;
             sel.last_eye_distance = eyes;
-            if !settled || !embed_free {
+            if !settled {
                 continue;
             }
             // Sharper and larger faces make better templates.
