@@ -713,3 +713,81 @@ impl Deciding<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::boarding::Policy;
+    use crate::manifest::keys::StationKeys;
+    use crate::manifest::store::Store;
+    use crate::pipeline::{LaneManifest, LocalDecider, TicketKeys};
+    use crate::ticket::IssuerKeys;
+
+    struct Collect(Arc<Mutex<Vec<(u64, String, f64)>>>);
+
+    impl DecisionSink for Collect {
+        fn emit(&mut self, d: &LaneDecision) -> Result<()> {
+            self.0.lock().expect("not poisoned").push((d.track, d.decision.outcome.clone(), d.t));
+            Ok(())
+        }
+    }
+
+    fn meta(index: u64) -> Meta {
+        Meta { index, timestamp_ms: index as f64 * 100.0, captured: Instant::now() }
+    }
+
+    /// Feeds one track's frames (embeddings with their verdict pending) and then, after
+    /// frame `verdicts_after` of them, the verdicts in order, to a decide stage with an empty
+    /// manifest; its decisions as (track, outcome, t).
+    fn decide_with_late_verdicts(spoofs: &[bool], verdicts_after: usize) -> Vec<(u64, String, f64)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("lane.db")).expect("store");
+        let station = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
+        let issuers = IssuerKeys::default();
+        let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+        let keys = TicketKeys { station: &station, issuers: &issuers };
+        let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".into(), policy: Policy::default() };
+        let decisions = Arc::new(Mutex::new(Vec::new()));
+        let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(Collect(decisions.clone()))];
+        let mut state = Deciding {
+            decider: &mut decider,
+            sinks: &mut sinks,
+            tracks: HashMap::new(),
+            pending: None,
+            last_t: 0.0,
+            decisions: 0,
+            undecided: Vec::new(),
+            embedded_frames: Vec::new(),
+        };
+        let verdict = |i: usize| FrameVerdicts { index: i as u64, verdicts: vec![(7, spoofs[i])] };
+        for i in 0..spoofs.len() {
+            state.faces(&meta(i as u64), vec![(7, None, vec![1.0, 0.0])]).expect("decides");
+            if i + 1 == verdicts_after {
+                (0..=i).try_for_each(|v| state.verdicts(verdict(v))).expect("decides");
+            } else if i + 1 > verdicts_after {
+                state.verdicts(verdict(i)).expect("decides");
+            }
+        }
+        let decided = decisions.lock().expect("not poisoned").clone();
+        decided
+    }
+
+    #[test]
+    fn late_verdicts_give_the_decisions_of_verdicts_that_came_with_their_embeddings() {
+        let patterns: [&[bool]; 5] =
+            [&[false, false, false], &[true, false, false], &[false, true, true], &[false, true, false, false], &[true]];
+        for spoofs in patterns {
+            let on_time = decide_with_late_verdicts(spoofs, 1);
+            for late in 2..=spoofs.len() {
+                assert_eq!(decide_with_late_verdicts(spoofs, late), on_time, "{spoofs:?}, verdicts from frame {late}");
+            }
+            assert_eq!(on_time.len(), 1, "{spoofs:?}: one decision");
+        }
+        // Two live verdicts of three: decided as the third embedding arrives, on that frame.
+        assert_eq!(decide_with_late_verdicts(&[false, false, false], 1), vec![(7, "not_on_manifest".to_string(), 0.2)]);
+        assert_eq!(decide_with_late_verdicts(&[false, true, true], 1), vec![(7, "spoof_suspected".to_string(), 0.1)]);
+    }
+}
