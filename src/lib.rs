@@ -8,10 +8,10 @@
 //! Data flows one way, from pixels to a recorded decision:
 //!
 //! ```text
-//! ingest ─► pipeline: detect ─► track ─► assess (quality, liveness) ─► embed ─► decide ─► sinks
-//!                       face::*            track                          boarding    (gate, kiosk)
-//!                                                                            │
-//! ticketing export ─► manifest::import ─► manifest::store (SQLite) ◄─────────┘
+//! ingest ─► pipeline: detect ─► track ─► assess (quality, choice) ─► embed (+ liveness) ─► decide ─► sinks
+//!                     face::*   track                                                      boarding  (gate, kiosk)
+//!                                                                                            │
+//! ticketing export ─► manifest::import ─► manifest::store (SQLite) ◄─────────────────────────┘
 //! QR / scanner text ─► ticket ─────────────────────────┘       │   (locally, or through
 //!                                                              ▼    console::client)
 //!                               console: staff console, kiosk pages, lane API, reports
