@@ -149,25 +149,33 @@ fn an_unknown_face_goes_to_staff_who_decide() {
     assert_eq!(s.store.ticket("G3-03").expect("reads").expect("exists").state, TicketState::Boarded);
 }
 
-#[test]
-fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
-    let s = station();
+/// A ticket issuer for the station: its signing key, and the keys that verify its tickets.
+fn issuer(s: &Station) -> (IssuerKey, IssuerKeys) {
     let issuer_dir = s.dir.join("issuer");
     let key_id = ticket::keygen(&issuer_dir).expect("keygen");
     let key = IssuerKey::load(&issuer_dir.join(format!("{key_id}.key"))).expect("key");
-    let issuers = IssuerKeys::load(&issuer_dir).expect("issuer keys");
-    let token = |ticket_id: &str, not_after: i64| {
-        let t = Ticket {
-            ticket_id: ticket_id.into(),
-            trip_id: "G3".into(),
-            seat: "03".into(),
-            document_hash: None,
-            not_before: (NOW - 3600) as _,
-            not_after: not_after as _,
-            issuer: key_id,
-        };
-        key.issue(&t).expect("issues")
+    (key, IssuerKeys::load(&issuer_dir).expect("issuer keys"))
+}
+
+/// A signed e-ticket token for `seat` on trip G3, valid over `(not_before, not_after)`.
+fn g3_ticket(key: &IssuerKey, ticket_id: &str, seat: &str, (not_before, not_after): (i64, i64)) -> String {
+    let t = Ticket {
+        ticket_id: ticket_id.into(),
+        trip_id: "G3".into(),
+        seat: seat.into(),
+        document_hash: None,
+        not_before: not_before as _,
+        not_after: not_after as _,
+        issuer: key.key_id(),
     };
+    key.issue(&t).expect("issues")
+}
+
+#[test]
+fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
+    let s = station();
+    let (key, issuers) = issuer(&s);
+    let token = |ticket_id: &str, not_after: i64| g3_ticket(&key, ticket_id, "03", (NOW - 3600, not_after));
     let serves = |trip: &str| trip == "G3";
     let decide = |scanned: &str, face: Option<FaceCheck>| {
         let found = boarding::lookup_ticket(scanned, &issuers, &s.store, NOW).expect("looks up");
@@ -272,21 +280,9 @@ fn a_ticket_shown_with_no_face_in_view_goes_to_staff() {
 #[test]
 fn an_eticket_held_up_to_the_camera_is_read_and_checked_against_the_face() {
     let s = station();
-    let issuer_dir = s.dir.join("issuer");
-    let key_id = ticket::keygen(&issuer_dir).expect("keygen");
-    let key = IssuerKey::load(&issuer_dir.join(format!("{key_id}.key"))).expect("key");
-    let issuers = IssuerKeys::load(&issuer_dir).expect("issuer keys");
+    let (key, issuers) = issuer(&s);
     let now = boardcheck::clock::unix_now();
-    let t = Ticket {
-        ticket_id: "G3-02".into(),
-        trip_id: "G3".into(),
-        seat: "02".into(),
-        document_hash: None,
-        not_before: (now - 3600) as _,
-        not_after: (now + 3600) as _,
-        issuer: key_id,
-    };
-    let code = ticket::render_qr(&key.issue(&t).expect("issues")).expect("fits");
+    let code = ticket::render_qr(&g3_ticket(&key, "G3-02", "02", (now - 3600, now + 3600))).expect("fits");
     // Biden holds his phone up beside his face.
     let face = image::imageops::resize(
         &image_io::load_rgb(&fixture("biden.jpg")).expect("fixture"),

@@ -122,8 +122,9 @@ pub(super) fn run(
     let live = &*options.live;
     let (captured_tx, captured_rx, dropped_capture) = link(options.drop_stale);
     let (detected_tx, detected_rx, dropped_detect) = link(options.drop_stale);
-    let (tracked_tx, tracked_rx, dropped_track) = link(false); // ended tracks must not be lost
-                                                               // Frames with no face chosen skip the embed stage and its ~150 ms per chosen frame.
+    // Ended tracks must not be lost.
+    let (tracked_tx, tracked_rx, dropped_track) = link(false);
+    // Frames with no face chosen go past the embed stage, straight to the decide stage.
     let (passed_tx, passed_rx) = crossbeam_channel::bounded(PASSED_BACKLOG);
     let (to_embed_tx, to_embed_rx) = crossbeam_channel::bounded(EMBED_BACKLOG);
     let in_flight = AtomicUsize::new(0);
@@ -551,16 +552,7 @@ fn decide_stage(
     let mut times = Times::new("decide", live);
     // From a frame's arrival to the end of its way through the lane.
     let mut e2e = Times::new("e2e", live);
-    let mut state = Deciding {
-        decider,
-        sinks,
-        tracks: HashMap::new(),
-        pending: None,
-        last_t: 0.0,
-        decisions: 0,
-        undecided: Vec::new(),
-        embedded_frames: Vec::new(),
-    };
+    let mut state = Deciding::new(decider, sinks);
     let [mut scanned, mut camera_qr] = presented;
     // Until both the embed stage and the frames passing it have ended.
     let (mut embedding, mut passing) = (true, true);
@@ -610,7 +602,20 @@ fn decide_stage(
     })
 }
 
-impl Deciding<'_> {
+impl<'a> Deciding<'a> {
+    fn new(decider: &'a mut dyn Decider, sinks: &'a mut [Box<dyn DecisionSink>]) -> Self {
+        Deciding {
+            decider,
+            sinks,
+            tracks: HashMap::new(),
+            pending: None,
+            last_t: 0.0,
+            decisions: 0,
+            undecided: Vec::new(),
+            embedded_frames: Vec::new(),
+        }
+    }
+
     fn seen(&mut self, meta: &Meta) {
         self.last_t = self.last_t.max(meta.timestamp_ms / 1000.0);
     }
@@ -680,14 +685,14 @@ impl Deciding<'_> {
             .filter_map(|(id, e)| e.last_seen.filter(|seen| seen.elapsed() <= FACE_FRESH).map(|seen| (seen, *id)))
             .max()
             .map(|(_, id)| id);
-        let observations = face.and_then(|id| self.tracks.get(&id)).map(|e| e.observations.clone()).unwrap_or_default();
+        let observations: &[Observation] = face.and_then(|id| self.tracks.get(&id)).map_or(&[], |e| &e.observations);
         // A face, with its anti-spoofing verdicts in (they follow within a frame or two).
         let ready = face.is_some() && observations.iter().all(|o| o.spoof.is_some());
         if !ready && !now && since.elapsed() < FACE_WAIT {
             return Ok(());
         }
         let waited_ms = elapsed_ms(*since);
-        let decision = self.decider.present(face.unwrap_or_default(), ticket, &observations)?;
+        let decision = self.decider.present(face.unwrap_or_default(), ticket, observations)?;
         self.pending = None;
         if let Some(decision) = decision {
             if let Some(evidence) = face.and_then(|id| self.tracks.get_mut(&id)) {
@@ -752,16 +757,7 @@ mod tests {
         let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".into(), policy: Policy::default() };
         let decisions = Arc::new(Mutex::new(Vec::new()));
         let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(Collect(decisions.clone()))];
-        let mut state = Deciding {
-            decider: &mut decider,
-            sinks: &mut sinks,
-            tracks: HashMap::new(),
-            pending: None,
-            last_t: 0.0,
-            decisions: 0,
-            undecided: Vec::new(),
-            embedded_frames: Vec::new(),
-        };
+        let mut state = Deciding::new(&mut decider, &mut sinks);
         let verdict = |i: usize| FrameVerdicts { index: i as u64, verdicts: vec![(7, spoofs[i])] };
         for i in 0..spoofs.len() {
             state.faces(&meta(i as u64), vec![(7, None, vec![1.0, 0.0])]).expect("decides");

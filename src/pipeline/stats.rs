@@ -99,7 +99,7 @@ impl StageStats {
 }
 
 /// Nearest-rank percentile of sorted samples (0 for none).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
