@@ -39,6 +39,12 @@ pub struct Floor {
     pub percentiles: Percentiles,
     /// Frames the floor was measured on.
     pub frames: usize,
+    /// The frames came at the source's rate, as they came to the lane (`--realtime`).
+    pub paced: bool,
+    /// With `paced`: the same, back to back, the models' caches kept warm by the frame
+    /// before: the least the models can take here, not what they take at a camera's pace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back_to_back: Option<Percentiles>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,19 +91,26 @@ pub struct BenchReport {
     pub realtime: bool,
 }
 
-/// At most `limit` frames of a source; with `paced_from`, each handed out no earlier than its
-/// timestamp after that instant, as a camera delivers them. A camera's frame is decoded when it
-/// arrives, so the file's next frame is decoded when it is expected (one frame interval after
-/// the last), not ahead while the lane works on the one before.
+/// At most `limit` frames of a source; if `paced`, each handed out no earlier than its
+/// timestamp after the first was asked for, as a camera delivers them once the lane is up. A
+/// camera's frame is decoded when it arrives, so the file's next frame is decoded when it is
+/// expected (one frame interval after the last), not ahead while the lane works on the one
+/// before.
 struct Limited {
     inner: Box<dyn FrameSource>,
     left: u64,
-    paced_from: Option<Instant>,
+    paced: bool,
+    /// When the first frame was asked for.
+    started: Option<Instant>,
     /// Timestamps of the last two frames handed out, in ms.
     last: [f64; 2],
 }
 
 impl Limited {
+    fn open(source: &str, limit: u64, paced: bool) -> Result<Self> {
+        Ok(Limited { inner: ingest::open_source(source)?, left: limit, paced, started: None, last: [0.0; 2] })
+    }
+
     fn wait_until(start: Instant, timestamp_ms: f64) {
         let due = start + Duration::from_secs_f64(timestamp_ms.max(0.0) / 1000.0);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -111,11 +124,14 @@ impl FrameSource for Limited {
         }
         self.left -= 1;
         let [before, last] = self.last;
-        if let Some(start) = self.paced_from {
+        if self.paced && self.started.is_none() {
+            self.started = Some(Instant::now());
+        }
+        if let Some(start) = self.started {
             Self::wait_until(start, last + (last - before));
         }
         let frame = self.inner.next_frame()?;
-        if let (Some(start), Some(f)) = (self.paced_from, &frame) {
+        if let (Some(start), Some(f)) = (self.started, &frame) {
             Self::wait_until(start, f.timestamp_ms);
             self.last = [last, f.timestamp_ms];
         }
@@ -141,8 +157,7 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
     let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
     let (station_keys, issuers) = (StationKeys::load_or_create(&dir.path().join("station.key"))?, IssuerKeys::default());
     let limit = frames.unwrap_or(u64::MAX);
-    let paced_from = realtime.then(Instant::now);
-    let limited = Box::new(Limited { inner: ingest::open_source(source)?, left: limit, paced_from, last: [0.0; 2] });
+    let limited = Box::new(Limited::open(source, limit, realtime)?);
     // Latest frame wins, as with a live camera: the figures are what a lane would see.
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
     let keys = TicketKeys { station: &station_keys, issuers: &issuers };
@@ -158,7 +173,11 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
         .num_threads(1)
         .build()
         .map_err(|e| Error::Inference { id: "floor".to_string(), reason: e.to_string() })?;
-    let floor_ms = sequential.install(|| floor(engine, source, limit, &embedded))?;
+    let floor_ms = sequential.install(|| floor(engine, Limited::open(source, limit, realtime)?, &embedded))?;
+    let back_to_back = match realtime {
+        true => Some(sequential.install(|| floor(engine, Limited::open(source, limit, false)?, &embedded))?),
+        false => None,
+    };
     let all: Vec<f64> = floor_ms.values().copied().collect();
     let chosen_floor: Vec<f64> = report.embedded_frames.iter().filter_map(|f| floor_ms.get(&f.index).copied()).collect();
     let chosen_e2e: Vec<f64> = report.embedded_frames.iter().map(|f| f.e2e_ms).collect();
@@ -170,7 +189,12 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
         dropped: report.dropped,
         stages: report.stages.iter().map(|s| (s.name.clone(), Percentiles::from(s))).collect(),
         e2e: Percentiles::from(&report.e2e),
-        floor: Floor { frames: all.len(), percentiles: percentiles(&all) },
+        floor: Floor {
+            frames: all.len(),
+            percentiles: percentiles(&all),
+            paced: realtime,
+            back_to_back: back_to_back.map(|b| percentiles(&b.into_values().collect::<Vec<_>>())),
+        },
         decisions: Decisions { count: decisions.len(), latency: percentiles(&decisions) },
         embedded: EmbeddedFrames { frames: chosen_e2e.len(), e2e: percentiles(&chosen_e2e), floor: percentiles(&chosen_floor) },
         threads,
@@ -181,14 +205,12 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
 /// Raw inference time of the detector and the embedder per frame, frame by frame on one
 /// thread with nothing else running: the detector on each frame, and on the frames where the
 /// lane embedded faces (`embedded`: frame index → faces), the embedder on as many of the
-/// frame's faces. In ms, by frame index.
-fn floor(engine: &FaceEngine, source: &str, frames: u64, embedded: &HashMap<u64, usize>) -> Result<HashMap<u64, f64>> {
-    let mut source = ingest::open_source(source)?;
+/// frame's faces. Frames come as they came to the lane: at the source's rate if it was fed
+/// in real time, where a model meets caches cooled since the last frame as the lane's do.
+/// In ms, by frame index.
+fn floor(engine: &FaceEngine, mut source: Limited, embedded: &HashMap<u64, usize>) -> Result<HashMap<u64, f64>> {
     let mut samples = HashMap::new();
     while let Some(frame) = source.next_frame()? {
-        if samples.len() as u64 >= frames {
-            break;
-        }
         let before = engine.inference_time();
         let detections = engine.detect(&frame.image)?;
         let wanted = embedded.get(&frame.index).copied().unwrap_or(0);

@@ -48,7 +48,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         line(name, p, "");
     }
     let floor = &report.floor.percentiles;
-    line("floor", floor, &format!(" (raw detector + embedder inference on the same {} frames)", report.floor.frames));
+    let pace = if report.floor.paced { ", at the source's rate" } else { "" };
+    line("floor", floor, &format!(" (raw detector + embedder inference on the same {} frames{pace})", report.floor.frames));
+    if let Some(back_to_back) = &report.floor.back_to_back {
+        line("", back_to_back, " (the floor back to back: warm caches)");
+    }
     let ratio = |e2e: &bench::Percentiles, floor: &bench::Percentiles| {
         let r = |e: f64, f: f64| e / f.max(1e-9);
         format!("p50 {:.2}  p95 {:.2}  p99 {:.2}", r(e2e.p50_ms, floor.p50_ms), r(e2e.p95_ms, floor.p95_ms), r(e2e.p99_ms, floor.p99_ms))

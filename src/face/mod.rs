@@ -121,6 +121,15 @@ pub struct LocatedFace {
     pub aligned: RgbImage,
 }
 
+/// A detection after the first of the two landmark passes [`FaceEngine::locate`] makes.
+#[derive(Debug, Clone)]
+pub struct Glimpse {
+    pub detection: Detection,
+    /// Between the eye centres of the first pass, in image pixels.
+    pub eye_distance_px: f32,
+    first: Vec<Point>,
+}
+
 /// Images whose longer side is below this are treated as tight crops (ID photos, face crops)
 /// and padded before detection, so the face has the margin detectors are trained with.
 const TIGHT_CROP_SIDE: u32 = 400;
@@ -181,6 +190,19 @@ impl FaceEngine {
         self.detector.model().inference_time() + self.embedder.inference_time()
     }
 
+    /// Runs every model once on a blank frame. ONNX Runtime makes its buffers on a session's
+    /// first runs, which made the first passenger's embedding take half as long again.
+    pub fn warm_up(&self) -> Result<()> {
+        let grey = image::Rgb([127, 127, 127]);
+        let frame = RgbImage::from_pixel(640, 480, grey);
+        let face = BBox { x1: 240.0, y1: 150.0, x2: 400.0, y2: 350.0 };
+        self.detector.detect(&frame)?;
+        self.landmarks.landmarks(&frame, &face)?;
+        self.embed(&[RgbImage::from_pixel(ALIGNED_SIZE, ALIGNED_SIZE, grey)])?;
+        self.check_liveness(&frame, &face)?;
+        Ok(())
+    }
+
     /// The anti-spoofing model in use, if any.
     pub fn liveness_id(&self) -> Option<&'static str> {
         self.liveness.as_ref().map(|l| l.kind().model_id())
@@ -226,7 +248,24 @@ impl FaceEngine {
     /// Landmarks, alignment and quality for one detection (the stages after detection that
     /// every tracked face goes through; liveness and embedding are chosen per track).
     pub fn locate(&self, image: &RgbImage, detection: &Detection) -> Result<Option<LocatedFace>> {
-        let landmarks = self.landmarks.landmarks(image, &detection.bbox)?;
+        match self.glimpse(image, detection)? {
+            Some(glimpse) => self.locate_glimpsed(image, &glimpse),
+            None => Ok(None),
+        }
+    }
+
+    /// The first landmark pass on a detection: the face's size at half the cost of
+    /// [`FaceEngine::locate`], for a lane that waits for a face to stop approaching.
+    pub fn glimpse(&self, image: &RgbImage, detection: &Detection) -> Result<Option<Glimpse>> {
+        let first = self.landmarks.first_pass(image, &detection.bbox)?;
+        let Some(points) = landmarks::five_points(&first) else { return Ok(None) };
+        Ok(Some(Glimpse { detection: detection.clone(), eye_distance_px: points.eye_distance(), first }))
+    }
+
+    /// [`FaceEngine::locate`] after its first landmark pass.
+    pub fn locate_glimpsed(&self, image: &RgbImage, glimpse: &Glimpse) -> Result<Option<LocatedFace>> {
+        let detection = &glimpse.detection;
+        let landmarks = self.landmarks.second_pass(image, &detection.bbox, &glimpse.first)?;
         let Some(points) = landmarks::five_points(&landmarks) else { return Ok(None) };
         let Some(aligned) = aligned_crop(image, &points) else { return Ok(None) };
         let quality = quality::measure(&points, &aligned);

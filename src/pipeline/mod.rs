@@ -11,15 +11,19 @@
 //! Each stage runs on its own thread; the [`link`]s between them hold one item. For a live
 //! camera they keep the latest and count what they drop; for a recording they block, so every
 //! frame is seen and results do not depend on timing. Data flows one way: the assess stage
-//! chooses which frames of a track to embed (the sharpest so far, a few per track) without
-//! asking the decide stage. Only chosen frames go to the embed stage; the others go straight
-//! on, so tracking keeps pace with the camera. The embedding is handed on at once; the
-//! anti-spoofing model (twice as slow) runs beside it at a lower priority, and its verdicts
-//! follow. The decide stage judges a track's observations in order and waits for a verdict
-//! only where it could change the outcome, so decisions are the same as if every verdict came
-//! with its embedding. Track ends follow their track's embeddings and verdicts. A live lane
-//! keeps at most two chosen frames in flight (more would be stale when decided on). A live
-//! image is never kept (PIPL).
+//! chooses which frames of a track to embed (the sharpest so far, a few per track). Only
+//! chosen frames go to the embed stage; the others go straight on, so tracking keeps pace
+//! with the camera. The embedding is handed on at once; the anti-spoofing model (twice as
+//! slow) runs beside it at a lower priority, and its verdicts follow. The decide stage judges
+//! a track's observations in order and waits for a verdict only where it could change the
+//! outcome, so decisions are the same as if every verdict came with its embedding. Track ends
+//! follow their track's embeddings and verdicts.
+//!
+//! A live lane also holds back what would only wait: it chooses a face only while the embedder
+//! is free and at most two chosen frames are in flight (more would be stale when decided on),
+//! and no more faces of a track the decide stage has decided (the one signal that goes back
+//! up the pipeline). The models run once before the first frame, so the first passenger does
+//! not wait for their first-run set-up. A live image is never kept (PIPL).
 
 pub mod config;
 pub mod decider;
@@ -135,6 +139,8 @@ pub fn run(
     sinks: &mut [Box<dyn DecisionSink>],
     options: &LaneOptions,
 ) -> Result<LaneReport> {
+    // Not on the first passenger's time.
+    engine.warm_up()?;
     stages::run(engine, source, decider, sinks, options)
 }
 

@@ -127,7 +127,9 @@ pub(super) fn run(
     // Frames with no face chosen go past the embed stage, straight to the decide stage.
     let (passed_tx, passed_rx) = crossbeam_channel::bounded(PASSED_BACKLOG);
     let (to_embed_tx, to_embed_rx) = crossbeam_channel::bounded(EMBED_BACKLOG);
-    let in_flight = AtomicUsize::new(0);
+    let in_flight = InFlight::default();
+    // Tracks decided, so the assess stage stops choosing their faces.
+    let (decided_tx, decided_rx) = crossbeam_channel::unbounded();
     let (embedded_tx, embedded_rx) = crossbeam_channel::bounded(1);
     // Frames for the QR reader: only the latest matters, a few times a second.
     let (qr_frame_tx, qr_frame_rx, _) = link(true);
@@ -140,9 +142,9 @@ pub(super) fn run(
         let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
         let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
         let in_flight = &in_flight;
-        let assess = scope.spawn(move || assess_stage(engine, options, tracked_rx, passed_tx, (to_embed_tx, in_flight)));
+        let assess = scope.spawn(move || assess_stage(engine, options, (tracked_rx, decided_rx), passed_tx, (to_embed_tx, in_flight)));
         let embed = scope.spawn(move || embed_stage(engine, live, to_embed_rx, embedded_tx, in_flight));
-        let decided = decide_stage(decider, sinks, live, embedded_rx, passed_rx, [options.presented.clone(), qr_rx]);
+        let decided = decide_stage(decider, (sinks, decided_tx), live, embedded_rx, passed_rx, [options.presented.clone(), qr_rx]);
         let capture = joined("capture", capture.join());
         let stages = [joined("detect", detect.join()), joined("track", track.join()), joined("assess", assess.join())];
         Ok::<_, Error>((capture, stages, joined("embed", embed.join()), decided))
@@ -181,10 +183,38 @@ const PASSED_BACKLOG: usize = 8;
 /// Chosen frames (and track ends) waiting for the embed stage.
 const EMBED_BACKLOG: usize = 2;
 
-/// Chosen frames between the assess stage and their last anti-spoofing verdict. A live lane
-/// chooses a face only while fewer are: one with the anti-spoofing model, one being embedded.
-/// More would only wait, and be stale when decided on.
+/// Chosen frames between the assess stage and their last anti-spoofing verdict: one with the
+/// anti-spoofing model, one being embedded. More would only wait, and be stale when decided on.
 const MAX_IN_FLIGHT: usize = 2;
+
+/// Chosen frames on their way through the embed stage and the anti-spoofing model. A live
+/// lane chooses a face only when the embedder is free and fewer than [`MAX_IN_FLIGHT`] frames
+/// wait for verdicts: a face chosen while another is embedded would wait for it, and its
+/// decision with it.
+#[derive(Default)]
+struct InFlight {
+    chosen: AtomicUsize,
+    embedding: AtomicUsize,
+}
+
+impl InFlight {
+    fn has_room(&self) -> bool {
+        self.embedding.load(Ordering::Acquire) == 0 && self.chosen.load(Ordering::Acquire) < MAX_IN_FLIGHT
+    }
+
+    fn chose(&self) {
+        self.chosen.fetch_add(1, Ordering::AcqRel);
+        self.embedding.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn embedded(&self) {
+        self.embedding.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn judged(&self) {
+        self.chosen.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 struct CaptureReport {
     frames: u64,
@@ -301,6 +331,8 @@ struct Selection {
     embeds: u32,
     best_quality: f32,
     last_embed_frame: u64,
+    /// The decide stage has decided the track: more of its faces would change nothing.
+    decided: bool,
     /// Eye distance in the track's previous usable frame.
     last_eye_distance: f32,
 }
@@ -313,35 +345,45 @@ const SETTLED_CHANGE: f32 = 0.06;
 fn assess_stage(
     engine: &FaceEngine,
     options: &LaneOptions,
-    input: Receiver<Tracked>,
+    (input, decided): (Receiver<Tracked>, Receiver<u64>),
     passed: Sender<Meta>,
-    (to_embed, in_flight): (Sender<ToEmbed>, &AtomicUsize),
+    (to_embed, in_flight): (Sender<ToEmbed>, &InFlight),
 ) -> Result<StageStats> {
     let mut selections: HashMap<u64, Selection> = HashMap::new();
     let mut times = Times::new("assess", &options.live);
     for tracked in input {
         let t = Instant::now();
-        let embed_free = !options.drop_stale || in_flight.load(Ordering::Acquire) < MAX_IN_FLIGHT;
+        // A live lane stops choosing the faces of decided tracks; a recording's choices must
+        // not depend on when the news arrives.
+        for track in decided.try_iter() {
+            if let (true, Some(sel)) = (options.drop_stale, selections.get_mut(&track)) {
+                sel.decided = true;
+            }
+        }
+        let embed_free = !options.drop_stale || in_flight.has_room();
         let mut faces = Vec::new();
         for (track, detection) in &tracked.faces {
             let sel = selections.entry(*track).or_default();
             // Nothing to choose (now): no landmarks needed. The next face measured is compared
             // with the last one measured, a stricter test after a gap.
-            if sel.embeds >= options.max_embeds_per_track || !embed_free {
+            if sel.decided || sel.embeds >= options.max_embeds_per_track || !embed_free {
                 continue;
             }
-            let Some(located) = engine.locate(&tracked.image, detection)? else { continue };
-            if located.quality_issue.is_some() {
-                continue;
-            }
-            let eyes = located.quality.eye_distance_px;
+            // One landmark pass tells whether the face has settled; only then the second, and
+            // the alignment and quality that choosing needs.
+            let Some(glimpse) = engine.glimpse(&tracked.image, detection)? else { continue };
+            let eyes = glimpse.eye_distance_px;
             let settled = (eyes - sel.last_eye_distance).abs() <= SETTLED_CHANGE * eyes;
             sel.last_eye_distance = eyes;
             if !settled {
                 continue;
             }
+            let Some(located) = engine.locate_glimpsed(&tracked.image, &glimpse)? else { continue };
+            if located.quality_issue.is_some() {
+                continue;
+            }
             // Sharper and larger faces make better templates.
-            let quality = eyes * located.quality.sharpness.max(0.0).sqrt();
+            let quality = located.quality.eye_distance_px * located.quality.sharpness.max(0.0).sqrt();
             let due = sel.embeds == 0
                 || quality > 1.1 * sel.best_quality
                 || tracked.meta.index >= sel.last_embed_frame + options.reembed_after_frames;
@@ -363,7 +405,7 @@ fn assess_stage(
         let sent = if faces.is_empty() {
             passed.send(meta).is_ok()
         } else {
-            in_flight.fetch_add(1, Ordering::AcqRel);
+            in_flight.chose();
             to_embed.send(ToEmbed::Chosen { meta, faces, image }).is_ok()
         };
         if !sent || (!ended.is_empty() && to_embed.send(ToEmbed::Ended(ended)).is_err()) {
@@ -382,7 +424,7 @@ fn embed_stage(
     live: &LiveStats,
     input: Receiver<ToEmbed>,
     out: Sender<Embedded>,
-    in_flight: &AtomicUsize,
+    in_flight: &InFlight,
 ) -> Result<[StageStats; 2]> {
     let mut times = Times::new("embed", live);
     // One frame queued for the anti-spoofing model while it works on another: beyond that the
@@ -396,7 +438,7 @@ fn embed_stage(
         let mut outstanding = 0usize;
         let forward = |verdicts: Result<FrameVerdicts>| -> Result<bool> {
             let verdicts = verdicts?;
-            in_flight.fetch_sub(1, Ordering::AcqRel);
+            in_flight.judged();
             Ok(out.send(Embedded::Verdicts(verdicts)).is_ok())
         };
         loop {
@@ -418,8 +460,9 @@ fn embed_stage(
                         let embeddings = engine.embed(&crops)?;
                         times.since(t);
                         let faces = boxes.iter().zip(embeddings).map(|(&(track, _), e)| (track, known, e)).collect();
+                        in_flight.embedded();
                         if !with_liveness {
-                            in_flight.fetch_sub(1, Ordering::AcqRel);
+                            in_flight.judged();
                         }
                         if out.send(Embedded::Faces { meta, faces }).is_err() {
                             break;
@@ -532,6 +575,8 @@ const FACE_FRESH: Duration = Duration::from_secs(3);
 struct Deciding<'a> {
     decider: &'a mut dyn Decider,
     sinks: &'a mut [Box<dyn DecisionSink>],
+    /// Tells the assess stage which tracks are decided.
+    decided: Sender<u64>,
     tracks: HashMap<u64, TrackEvidence>,
     pending: Option<(Presented, Instant)>,
     /// Source time of the latest frame, for decisions not tied to a frame.
@@ -543,7 +588,7 @@ struct Deciding<'a> {
 
 fn decide_stage(
     decider: &mut dyn Decider,
-    sinks: &mut [Box<dyn DecisionSink>],
+    (sinks, decided): (&mut [Box<dyn DecisionSink>], Sender<u64>),
     live: &LiveStats,
     mut embedded: Receiver<Embedded>,
     mut passed: Receiver<Meta>,
@@ -552,7 +597,7 @@ fn decide_stage(
     let mut times = Times::new("decide", live);
     // From a frame's arrival to the end of its way through the lane.
     let mut e2e = Times::new("e2e", live);
-    let mut state = Deciding::new(decider, sinks);
+    let mut state = Deciding::new(decider, sinks, decided);
     let [mut scanned, mut camera_qr] = presented;
     // Until both the embed stage and the frames passing it have ended.
     let (mut embedding, mut passing) = (true, true);
@@ -603,10 +648,11 @@ fn decide_stage(
 }
 
 impl<'a> Deciding<'a> {
-    fn new(decider: &'a mut dyn Decider, sinks: &'a mut [Box<dyn DecisionSink>]) -> Self {
+    fn new(decider: &'a mut dyn Decider, sinks: &'a mut [Box<dyn DecisionSink>], decided: Sender<u64>) -> Self {
         Deciding {
             decider,
             sinks,
+            decided,
             tracks: HashMap::new(),
             pending: None,
             last_t: 0.0,
@@ -654,6 +700,8 @@ impl<'a> Deciding<'a> {
             let next = evidence.judged;
             if let Some(decision) = self.decider.decide(track, &evidence.observations[..=next])? {
                 evidence.decided = true;
+                // Only unsent once the assess stage has stopped, and then nobody asks.
+                let _ = self.decided.send(track);
                 let frame = &evidence.frames[next];
                 let (t, latency_ms) = (frame.t, elapsed_ms(frame.captured));
                 return self.emit(t, track, decision, latency_ms);
@@ -695,8 +743,9 @@ impl<'a> Deciding<'a> {
         let decision = self.decider.present(face.unwrap_or_default(), ticket, observations)?;
         self.pending = None;
         if let Some(decision) = decision {
-            if let Some(evidence) = face.and_then(|id| self.tracks.get_mut(&id)) {
+            if let Some((id, evidence)) = face.and_then(|id| Some((id, self.tracks.get_mut(&id)?))) {
                 evidence.decided = true;
+                let _ = self.decided.send(id);
             }
             self.emit(self.last_t, face.unwrap_or_default(), decision, waited_ms)?;
         }
@@ -757,7 +806,8 @@ mod tests {
         let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".into(), policy: Policy::default() };
         let decisions = Arc::new(Mutex::new(Vec::new()));
         let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(Collect(decisions.clone()))];
-        let mut state = Deciding::new(&mut decider, &mut sinks);
+        let (decided, _) = crossbeam_channel::unbounded();
+        let mut state = Deciding::new(&mut decider, &mut sinks, decided);
         let verdict = |i: usize| FrameVerdicts { index: i as u64, verdicts: vec![(7, spoofs[i])] };
         for i in 0..spoofs.len() {
             state.faces(&meta(i as u64), vec![(7, None, vec![1.0, 0.0])]).expect("decides");
