@@ -242,8 +242,11 @@ impl Sampler<'_> {
             })
             .collect();
         // Halving exactly (a 640×480 frame into the 320×240 detector input) reads each pixel
-        // between two source pixels at weight ½: see `mean_of_blocks`.
-        let halving = columns.iter().all(|&(lo, hi, frac)| frac == 0.5 && hi == lo + 1 && hi < w);
+        // between two source pixels at weight ½, in blocks side by side from the first
+        // column's: see `mean_of_blocks`.
+        let halving_from = columns.first().map(|c| c.0).filter(|&first| {
+            columns.iter().enumerate().all(|(i, &(lo, hi, frac))| frac == 0.5 && lo == first + 2 * i && hi == lo + 1 && hi < w)
+        });
         // One source row as floats, flat RGB, with the fill colour appended (pixel w).
         let mut source_row = vec![0.0f32; 3 * (w + 1)];
         source_row[3 * w..].copy_from_slice(&fill.map(f32::from));
@@ -265,9 +268,9 @@ impl Sampler<'_> {
                 emit(oy as usize, row);
                 continue;
             }
-            if let (true, Some(lo), Some(hi)) = (halving && ty.frac == 0.5, ty.lo, ty.hi) {
+            if let (Some(first), Some(lo), Some(hi)) = (halving_from.filter(|_| ty.frac == 0.5), ty.lo, ty.hi) {
                 if hi == lo + w {
-                    mean_of_blocks(&self.pixels[lo..lo + 2 * w], &columns, row);
+                    mean_of_blocks(&self.pixels[lo + first..], &self.pixels[hi + first..], row);
                     emit(oy as usize, row);
                     continue;
                 }
@@ -291,15 +294,17 @@ impl Sampler<'_> {
     }
 }
 
-/// Each output pixel the mean of the 2×2 block at its column in two source rows (`rows`: the
-/// two, back to back): what the bilinear weights (½, ½) give, summed in integers and rounded
-/// half up as [`to_u8`] rounds; the float path's sums of halves and quarters are exact, so the
-/// pixels are the same.
-fn mean_of_blocks(rows: &[[u8; 3]], columns: &[(usize, usize, f32)], out: &mut [[u8; 3]]) {
-    let (top, bottom) = rows.split_at(rows.len() / 2);
-    for (o, &(lo, hi, _)) in out.iter_mut().zip(columns) {
-        let (a, b, c, d) = (top[lo], top[hi], bottom[lo], bottom[hi]);
-        *o = std::array::from_fn(|k| ((u16::from(a[k]) + u16::from(b[k]) + u16::from(c[k]) + u16::from(d[k]) + 2) >> 2) as u8);
+/// Each output pixel the mean of a 2×2 block, the blocks side by side from the first pixel of
+/// two source rows (`top`, `bottom`): what the bilinear weights (½, ½) give, summed in
+/// integers and rounded half up as [`to_u8`] rounds; the float path's sums of halves and
+/// quarters are exact, so the pixels are the same.
+fn mean_of_blocks(top: &[[u8; 3]], bottom: &[[u8; 3]], out: &mut [[u8; 3]]) {
+    let n = 2 * out.len();
+    let (top, bottom) = (top[..n].as_flattened(), bottom[..n].as_flattened());
+    // Down the columns first, in a loop the compiler vectorises; then pairs of columns.
+    let sums: Vec<u16> = top.iter().zip(bottom).map(|(&a, &b)| u16::from(a) + u16::from(b)).collect();
+    for (o, s) in out.iter_mut().zip(sums.chunks_exact(6)) {
+        *o = std::array::from_fn(|k| ((s[k] + s[k + 3] + 2) >> 2) as u8);
     }
 }
 
