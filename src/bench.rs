@@ -71,6 +71,9 @@ pub struct EmbeddedFrames {
     pub frames: usize,
     pub e2e: Percentiles,
     pub floor: Percentiles,
+    /// As [`Floor::back_to_back`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back_to_back: Option<Percentiles>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -179,7 +182,9 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
         false => None,
     };
     let all: Vec<f64> = floor_ms.values().copied().collect();
-    let chosen_floor: Vec<f64> = report.embedded_frames.iter().filter_map(|f| floor_ms.get(&f.index).copied()).collect();
+    let chosen = |floor_ms: &HashMap<u64, f64>| -> Vec<f64> {
+        report.embedded_frames.iter().filter_map(|f| floor_ms.get(&f.index).copied()).collect()
+    };
     let chosen_e2e: Vec<f64> = report.embedded_frames.iter().map(|f| f.e2e_ms).collect();
     let percentiles = |samples: &[f64]| Percentiles::from(&StageStats::from_samples("", samples));
     Ok(BenchReport {
@@ -193,10 +198,15 @@ pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usiz
             frames: all.len(),
             percentiles: percentiles(&all),
             paced: realtime,
-            back_to_back: back_to_back.map(|b| percentiles(&b.into_values().collect::<Vec<_>>())),
+            back_to_back: back_to_back.as_ref().map(|b| percentiles(&b.values().copied().collect::<Vec<_>>())),
         },
         decisions: Decisions { count: decisions.len(), latency: percentiles(&decisions) },
-        embedded: EmbeddedFrames { frames: chosen_e2e.len(), e2e: percentiles(&chosen_e2e), floor: percentiles(&chosen_floor) },
+        embedded: EmbeddedFrames {
+            frames: chosen_e2e.len(),
+            e2e: percentiles(&chosen_e2e),
+            floor: percentiles(&chosen(&floor_ms)),
+            back_to_back: back_to_back.as_ref().map(|b| percentiles(&chosen(b))),
+        },
         threads,
         realtime,
     })
