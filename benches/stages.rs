@@ -42,7 +42,9 @@ fn stages(c: &mut Criterion) {
     group.bench_function("letterbox_640x480", |b| {
         b.iter(|| letterbox(&frame, rfb::INPUT_WIDTH, rfb::INPUT_HEIGHT, rfb::FILL, &rfb::NORMALISATION))
     });
-    // What the assess stage does for every tracked face on every frame.
+    // What the assess stage does for a tracked face: a glimpse while it approaches, all of
+    // locating once it has settled.
+    group.bench_function("glimpse_640x480", |b| b.iter(|| engine.glimpse(&frame, &in_frame).expect("glimpses")));
     group.bench_function("locate_640x480", |b| b.iter(|| engine.locate(&frame, &in_frame).expect("locates")));
     group.bench_function("align_112", |b| b.iter(|| aligned_crop(&image, &face.points).expect("aligns")));
     let crop = aligned_crop(&image, &face.points).expect("aligns");
