@@ -4,13 +4,15 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use boardcheck::boarding::Policy;
-use boardcheck::ingest::ImageFolderSource;
+use boardcheck::ingest::{Frame, FrameSource, ImageFolderSource};
 use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
-use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
+use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LaneReport, LocalDecider, TicketKeys};
 use boardcheck::ticket::IssuerKeys;
 use serde_json::Value;
 
@@ -49,23 +51,66 @@ fn the_demo_decides_each_passenger_once_in_order() {
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
 
+/// Runs a lane over `source` with an empty manifest (every passenger is searched and recorded
+/// as not on it), its store in `dir`: the report and the outcomes recorded.
+fn run_lane(dir: &Path, source: Box<dyn FrameSource>, options: &LaneOptions) -> (LaneReport, Vec<String>) {
+    let store = Store::open(&dir.join("lane.db")).expect("store");
+    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+    let station_keys = StationKeys::load_or_create(&dir.join("station.key")).expect("station key");
+    let issuers = IssuerKeys::default();
+    let keys = TicketKeys { station: &station_keys, issuers: &issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
+    let report = pipeline::run(common::engine(), source, &mut decider, &mut [], options).expect("runs to the end");
+    let outcomes = store.events_since(0).expect("events").into_iter().map(|e| e.outcome).collect();
+    (report, outcomes)
+}
+
 #[test]
 fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
     let dir = common::station::frames_of("obama.jpg", 12);
     std::fs::write(dir.path().join("003b.jpg"), b"\xFF\xD8 not a frame").expect("writes");
     let source = Box::new(ImageFolderSource::open(dir.path(), 15.0).expect("opens"));
-    let store = Store::open(&dir.path().join("lane.db")).expect("store");
-    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
-    let station_keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("station key");
-    let issuers = IssuerKeys::default();
-    let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
-    let keys = TicketKeys { station: &station_keys, issuers: &issuers };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
-    let report = pipeline::run(common::engine(), source, &mut decider, &mut [], &options).expect("runs to the end");
+    let (report, outcomes) = run_lane(dir.path(), source, &LaneOptions { drop_stale: false, ..LaneOptions::default() });
     assert_eq!(report.frames, 12);
     assert_eq!(report.unreadable_frames, 1);
     // One passenger, searched against an empty manifest: one decision, not on the manifest.
     assert_eq!(report.decisions, 1, "{report:?}");
-    let events = store.events_since(0).expect("events");
-    assert_eq!(events.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>(), vec!["not_on_manifest"]);
+    assert_eq!(outcomes, vec!["not_on_manifest"]);
+}
+
+/// Hands out each frame at its timestamp after the first, as a camera does.
+struct Paced {
+    inner: ImageFolderSource,
+    started: Option<Instant>,
+}
+
+impl FrameSource for Paced {
+    fn next_frame(&mut self) -> boardcheck::error::Result<Option<Frame>> {
+        let frame = self.inner.next_frame()?;
+        let started = *self.started.get_or_insert_with(Instant::now);
+        if let Some(f) = &frame {
+            let due = started + Duration::from_secs_f64(f.timestamp_ms / 1000.0);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        Ok(frame)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+#[test]
+fn a_live_lane_embeds_no_more_of_a_passenger_once_decided() {
+    // Three seconds of one passenger at the kiosk, at a camera's pace: time enough to embed
+    // the face the most times a track allows, had the lane not stopped at its decision.
+    let dir = common::station::frames_of("obama.jpg", 45);
+    let source = Box::new(Paced { inner: ImageFolderSource::open(dir.path(), 15.0).expect("opens"), started: None });
+    let options = LaneOptions::default();
+    assert!(options.drop_stale, "a live lane");
+    let (report, outcomes) = run_lane(dir.path(), source, &options);
+    assert_eq!(report.decisions, 1, "{report:?}");
+    assert_eq!(outcomes.len(), 1);
+    let embedded = report.embedded_frames.len();
+    assert!((1..options.max_embeds_per_track as usize).contains(&embedded), "{:?}", report.embedded_frames);
 }

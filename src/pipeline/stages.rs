@@ -184,7 +184,8 @@ const PASSED_BACKLOG: usize = 8;
 const EMBED_BACKLOG: usize = 2;
 
 /// Chosen frames between the assess stage and their last anti-spoofing verdict: one with the
-/// anti-spoofing model, one being embedded. More would only wait, and be stale when decided on.
+/// anti-spoofing model, one embedded and waiting for it. More would only wait, and be stale
+/// when decided on.
 const MAX_IN_FLIGHT: usize = 2;
 
 /// Chosen frames on their way through the embed stage and the anti-spoofing model. A live
@@ -333,7 +334,7 @@ struct Selection {
     last_embed_frame: u64,
     /// The decide stage has decided the track: more of its faces would change nothing.
     decided: bool,
-    /// Eye distance in the track's previous usable frame.
+    /// Eye distance (first landmark pass) in the frame of the track last glimpsed.
     last_eye_distance: f32,
 }
 
