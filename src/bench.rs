@@ -4,14 +4,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::boarding::Policy;
 use crate::error::{Error, Result};
 use crate::face::FaceEngine;
-use crate::ingest::{self, Frame, FrameSource};
+use crate::ingest::{self, Frame, FrameSource, Paced};
 use crate::manifest::keys::StationKeys;
 use crate::manifest::store::Store;
 use crate::pipeline::stats::StageStats;
@@ -94,29 +93,17 @@ pub struct BenchReport {
     pub realtime: bool,
 }
 
-/// At most `limit` frames of a source; if `paced`, each handed out no earlier than its
-/// timestamp after the first was asked for, as a camera delivers them once the lane is up. A
-/// camera's frame is decoded when it arrives, so the file's next frame is decoded when it is
-/// expected (one frame interval after the last), not ahead while the lane works on the one
-/// before.
+/// At most `limit` frames of a source; if `paced`, at the source's rate ([`Paced`]).
 struct Limited {
     inner: Box<dyn FrameSource>,
     left: u64,
-    paced: bool,
-    /// When the first frame was asked for.
-    started: Option<Instant>,
-    /// Timestamps of the last two frames handed out, in ms.
-    last: [f64; 2],
 }
 
 impl Limited {
     fn open(source: &str, limit: u64, paced: bool) -> Result<Self> {
-        Ok(Limited { inner: ingest::open_source(source)?, left: limit, paced, started: None, last: [0.0; 2] })
-    }
-
-    fn wait_until(start: Instant, timestamp_ms: f64) {
-        let due = start + Duration::from_secs_f64(timestamp_ms.max(0.0) / 1000.0);
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let opened = ingest::open_source(source)?;
+        let inner = if paced { Box::new(Paced::new(opened)) } else { opened };
+        Ok(Limited { inner, left: limit })
     }
 }
 
@@ -126,19 +113,7 @@ impl FrameSource for Limited {
             return Ok(None);
         }
         self.left -= 1;
-        let [before, last] = self.last;
-        if self.paced && self.started.is_none() {
-            self.started = Some(Instant::now());
-        }
-        if let Some(start) = self.started {
-            Self::wait_until(start, last + (last - before));
-        }
-        let frame = self.inner.next_frame()?;
-        if let (Some(start), Some(f)) = (self.started, &frame) {
-            Self::wait_until(start, f.timestamp_ms);
-            self.last = [last, f.timestamp_ms];
-        }
-        Ok(frame)
+        self.inner.next_frame()
     }
 
     fn describe(&self) -> String {

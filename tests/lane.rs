@@ -6,10 +6,9 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use boardcheck::boarding::Policy;
-use boardcheck::ingest::{Frame, FrameSource, ImageFolderSource};
+use boardcheck::ingest::{FrameSource, ImageFolderSource, Paced};
 use boardcheck::manifest::keys::StationKeys;
 use boardcheck::manifest::store::Store;
 use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LaneReport, LocalDecider, TicketKeys};
@@ -78,34 +77,12 @@ fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
     assert_eq!(outcomes, vec!["not_on_manifest"]);
 }
 
-/// Hands out each frame at its timestamp after the first, as a camera does.
-struct Paced {
-    inner: ImageFolderSource,
-    started: Option<Instant>,
-}
-
-impl FrameSource for Paced {
-    fn next_frame(&mut self) -> boardcheck::error::Result<Option<Frame>> {
-        let frame = self.inner.next_frame()?;
-        let started = *self.started.get_or_insert_with(Instant::now);
-        if let Some(f) = &frame {
-            let due = started + Duration::from_secs_f64(f.timestamp_ms / 1000.0);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        }
-        Ok(frame)
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-}
-
 #[test]
 fn a_live_lane_embeds_no_more_of_a_passenger_once_decided() {
     // Three seconds of one passenger at the kiosk, at a camera's pace: time enough to embed
     // the face the most times a track allows, had the lane not stopped at its decision.
     let dir = common::station::frames_of("obama.jpg", 45);
-    let source = Box::new(Paced { inner: ImageFolderSource::open(dir.path(), 15.0).expect("opens"), started: None });
+    let source = Box::new(Paced::new(Box::new(ImageFolderSource::open(dir.path(), 15.0).expect("opens"))));
     let options = LaneOptions::default();
     assert!(options.drop_stale, "a live lane");
     let (report, outcomes) = run_lane(dir.path(), source, &options);

@@ -5,7 +5,8 @@
 //! "rtsp://…", "http://…" ─► VideoSource (OpenCV FFmpeg) live
 //! "lane.avi" ─► VideoSource (OpenCV FFmpeg)             ends
 //! "frames/" ─► ImageFolderSource (image_io)             ends
-//!                 └──► Reconnecting: reopen live sources with back-off, stall watchdog
+//!                 ├──► Reconnecting: reopen live sources with back-off, stall watchdog
+//!                 └──► Paced: a recording replayed at a camera's pace (bench, tests)
 //! ```
 //!
 //! A source delivers every frame it decodes, in order. Dropping stale frames (latest frame
@@ -26,6 +27,7 @@
 //! reader's lines.
 
 mod folder;
+mod paced;
 mod reconnect;
 pub mod scanner;
 mod video;
@@ -37,6 +39,7 @@ use image::RgbImage;
 use crate::error::{Error, Result};
 
 pub use folder::ImageFolderSource;
+pub use paced::Paced;
 pub use reconnect::{Opener, ReconnectPolicy, Reconnecting, SourceStatus, StatusCallback};
 pub use video::VideoSource;
 

@@ -744,7 +744,7 @@ impl<'a> Deciding<'a> {
         let decision = self.decider.present(face.unwrap_or_default(), ticket, observations)?;
         self.pending = None;
         if let Some(decision) = decision {
-            if let Some((id, evidence)) = face.and_then(|id| Some((id, self.tracks.get_mut(&id)?))) {
+            if let Some((id, evidence)) = face.and_then(|id| self.tracks.get_mut(&id).map(|e| (id, e))) {
                 evidence.decided = true;
                 let _ = self.decided.send(id);
             }
