@@ -6,9 +6,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use boardcheck::boarding::{decide, Candidate, Evidence, FrameEvidence, Policy};
-use boardcheck::face::embed::{l2_normalise, similarity};
-use boardcheck::manifest::{DocumentType, TicketRecord, TicketState};
+use boardcheck_core::boarding::{decide, Candidate, Evidence, FrameEvidence, Policy};
+use boardcheck_core::manifest::{DocumentType, TicketRecord, TicketState};
+use boardcheck_vision::face::embed::{l2_normalise, similarity};
 
 /// The default embedding's length (Faceplugin 512 + MobileFaceNet 192).
 const DIM: usize = 704;

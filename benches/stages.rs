@@ -5,13 +5,13 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
-use boardcheck::face::align::{warp, Affine, Border};
-use boardcheck::face::detect::rfb::{self, RfbDetector};
-use boardcheck::face::detect::{letterbox, Detector};
-use boardcheck::face::{aligned_crop, EngineOptions, FaceEngine};
-use boardcheck::models::Catalog;
-use boardcheck::runtime::{self, OnnxModel, RuntimeOptions};
-use boardcheck::{image_io, paths};
+use boardcheck_vision::face::align::{warp, Affine, Border};
+use boardcheck_vision::face::detect::rfb::{self, RfbDetector};
+use boardcheck_vision::face::detect::{letterbox, Detector};
+use boardcheck_vision::face::{aligned_crop, EngineOptions, FaceEngine};
+use boardcheck_vision::models::Catalog;
+use boardcheck_vision::runtime::{self, OnnxModel, RuntimeOptions};
+use boardcheck_vision::{image_io, paths};
 
 fn stages(c: &mut Criterion) {
     let home = paths::home().expect("boardcheck home");
@@ -27,7 +27,7 @@ fn stages(c: &mut Criterion) {
     let rt = runtime::init(&catalog.runtime_library().expect("runtime")).expect("runtime loads");
     let detector_path = catalog.model_path("rfb320").expect("detector");
     let detector = RfbDetector::new(
-        OnnxModel::load(rt, "rfb320", &detector_path, &boardcheck::face::detect::rfb::INPUT_SHAPE, one_thread).expect("detector"),
+        OnnxModel::load(rt, "rfb320", &detector_path, &boardcheck_vision::face::detect::rfb::INPUT_SHAPE, one_thread).expect("detector"),
     );
 
     // A lane camera frame: the photo scaled to 480 rows and centred in 640×480.

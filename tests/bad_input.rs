@@ -5,9 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use boardcheck::models::Catalog;
-use boardcheck::runtime::{self, OnnxModel, RuntimeOptions};
-use boardcheck::{image_io, paths, Error};
+use boardcheck_vision::models::Catalog;
+use boardcheck_vision::runtime::{self, OnnxModel, RuntimeOptions};
+use boardcheck_vision::{image_io, paths, Error};
 
 fn boardcheck(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_boardcheck")).args(args).output().expect("runs")

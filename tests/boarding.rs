@@ -6,17 +6,20 @@ mod common;
 
 use std::path::Path;
 
-use boardcheck::boarding::{self, Candidate, Evidence, FaceCheck, FrameEvidence, Intent, ManualReason, Policy, MAX_ATTEMPTS};
-use boardcheck::face::embed::similarity;
-use boardcheck::face::id_photo;
-use boardcheck::image_io;
-use boardcheck::ingest::ImageFolderSource;
-use boardcheck::manifest::import;
-use boardcheck::manifest::keys::StationKeys;
-use boardcheck::manifest::store::Store;
-use boardcheck::manifest::{TicketState, Trip};
-use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider, Presented, TicketKeys};
-use boardcheck::ticket::{self, IssuerKey, IssuerKeys, Ticket};
+use boardcheck_core::boarding::{self, Candidate, Evidence, FaceCheck, FrameEvidence, Intent, ManualReason, Policy, MAX_ATTEMPTS};
+use boardcheck_core::decider::{LocalDecider, Presented, TicketKeys};
+use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::import;
+use boardcheck_core::manifest::keys::StationKeys;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::manifest::{TicketState, Trip};
+use boardcheck_core::ticket::{self, IssuerKey, IssuerKeys, Ticket};
+use boardcheck_lane::ingest::ImageFolderSource;
+use boardcheck_lane::outputs::DecisionSink;
+use boardcheck_lane::pipeline::{self, LaneDecision, LaneOptions};
+use boardcheck_vision::face::embed::similarity;
+use boardcheck_vision::face::id_photo;
+use boardcheck_vision::image_io;
 use common::{engine, fixture, main_face};
 
 const NOW: i64 = 1_790_000_000;
@@ -67,7 +70,7 @@ fn station() -> Station {
     for (trip, export) in trips.iter().zip([&g3, &g7]) {
         store.upsert_trip(trip).expect("trip");
         let export = import::read_export(export, Some(&photos)).expect("export parses");
-        let reports = import::import(&store, &keys, engine(), &trip.id, &export, NOW).expect("imports");
+        let reports = import::import(&store, &keys, engine(), &trip.id, &export, NOW, &|_, _| {}).expect("imports");
         for r in &reports {
             assert_eq!(r.issue.is_some(), r.ticket_id == "G3-03", "{r:?}");
         }
@@ -127,7 +130,7 @@ fn an_id_card_tap_finds_the_ticket_and_the_face_is_checked_one_to_one() {
     assert!(matches!(check("biden.jpg"), Intent::Board { .. }));
     assert_eq!(check("obama2.jpg"), Intent::Manual { reason: ManualReason::FaceMismatch, ticket_id: Some("G3-02".into()) });
     let unknown = boarding::lookup_id_card("110101200001011234", &s.keys, &s.store, &s.trips).expect("looks up");
-    assert_eq!(unknown, Err(boardcheck::boarding::TicketProblem::Unknown));
+    assert_eq!(unknown, Err(boardcheck_core::boarding::TicketProblem::Unknown));
 }
 
 #[test]
@@ -206,7 +209,7 @@ fn an_eticket_without_a_usable_photo_boards_through_staff_and_only_once() {
     let check = FaceCheck { score: similarity(&biden, &template), spoof: false };
     assert_eq!(
         decide(&token("G3-02", NOW + 3600), Some(check)),
-        Intent::Board { ticket_id: "G3-02".into(), trip_id: "G3".into(), method: boardcheck::manifest::Method::TicketFace }
+        Intent::Board { ticket_id: "G3-02".into(), trip_id: "G3".into(), method: boardcheck_core::manifest::Method::TicketFace }
     );
 }
 
@@ -226,7 +229,7 @@ fn lane_with_ticket(s: &Station, frames: &Path, shown: Presented) -> Vec<LaneDec
 fn run_lane(s: &Station, frames: &Path, options: LaneOptions, issuers: &IssuerKeys, policy: Policy) -> Vec<LaneDecision> {
     struct Collect(std::sync::Arc<std::sync::Mutex<Vec<LaneDecision>>>);
     impl DecisionSink for Collect {
-        fn emit(&mut self, d: &LaneDecision) -> boardcheck::Result<()> {
+        fn emit(&mut self, d: &LaneDecision) -> boardcheck_lane::Result<()> {
             self.0.lock().expect("lock").push(d.clone());
             Ok(())
         }
@@ -251,7 +254,7 @@ fn an_id_card_tap_at_the_lane_is_decided_with_the_face_in_front_of_it() {
     let decisions = lane_with_ticket(&s, frames.path(), tapped);
     let seen: Vec<(&str, Option<&str>)> = decisions.iter().map(|d| (d.decision.outcome.as_str(), d.decision.ticket.as_deref())).collect();
     assert_eq!(seen, vec![("boarded", Some("G3-02"))], "one decision, by ticket and face");
-    assert_eq!(decisions[0].decision.method, Some(boardcheck::manifest::Method::TicketFace));
+    assert_eq!(decisions[0].decision.method, Some(boardcheck_core::manifest::Method::TicketFace));
 
     // Someone else's card in front of Biden's face, with that card's chip photo: 1:1 fails.
     let obama_chip = main_face("obama.jpg").embedding;
@@ -281,7 +284,7 @@ fn a_ticket_shown_with_no_face_in_view_goes_to_staff() {
 fn an_eticket_held_up_to_the_camera_is_read_and_checked_against_the_face() {
     let s = station();
     let (key, issuers) = issuer(&s);
-    let now = boardcheck::clock::unix_now();
+    let now = boardcheck_core::clock::unix_now();
     let code = ticket::render_qr(&g3_ticket(&key, "G3-02", "02", (now - 3600, now + 3600))).expect("fits");
     // Biden holds his phone up beside his face.
     let face = image::imageops::resize(
@@ -305,5 +308,5 @@ fn an_eticket_held_up_to_the_camera_is_read_and_checked_against_the_face() {
     let decisions = run_lane(&s, frames.path(), options, &issuers, policy);
     let seen: Vec<(&str, Option<&str>)> = decisions.iter().map(|d| (d.decision.outcome.as_str(), d.decision.ticket.as_deref())).collect();
     assert_eq!(seen, vec![("boarded", Some("G3-02"))], "read once, boarded once");
-    assert_eq!(decisions[0].decision.method, Some(boardcheck::manifest::Method::TicketFace));
+    assert_eq!(decisions[0].decision.method, Some(boardcheck_core::manifest::Method::TicketFace));
 }

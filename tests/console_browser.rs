@@ -12,8 +12,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use boardcheck::manifest::store::{ManualState, Store};
-use boardcheck::manifest::Method;
+use boardcheck_core::manifest::store::{ManualState, Store};
+use boardcheck_core::manifest::Method;
 use common::browser::{fresh_artefacts_dir, Browser};
 use common::station::{frames_of, TestStation, STAFF, TRIP};
 use serde_json::Value;

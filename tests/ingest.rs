@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use boardcheck::demo_video::{self, DemoPassenger, Presentation, VideoSummary};
-use boardcheck::ingest::{
+use boardcheck_eval::demo_video::{self, DemoPassenger, Presentation, VideoSummary};
+use boardcheck_lane::ingest::{
     open_source, Frame, FrameSource, ImageFolderSource, ReconnectPolicy, Reconnecting, SourceStatus, StatusCallback, VideoSource,
     FOLDER_FPS,
 };
-use boardcheck::{Error, Result};
+use boardcheck_lane::{Error, Result};
 use image::RgbImage;
 
 fn render(passengers: &[DemoPassenger], out: &Path) -> VideoSummary {
@@ -106,10 +106,10 @@ fn demo_video_is_deterministic_and_id_photos_are_chip_sized() {
 
     let photo = dir.path().join("obama.jpg");
     demo_video::write_id_photo(common::engine(), &common::fixture("obama.jpg"), 0, &photo).expect("writes");
-    let decoded = boardcheck::image_io::load_rgb(&photo).expect("decodes");
+    let decoded = boardcheck_vision::image_io::load_rgb(&photo).expect("decodes");
     assert_eq!(decoded.dimensions(), (102, 126));
     let missing = demo_video::write_id_photo(common::engine(), &common::fixture("obama.jpg"), 3, &photo);
-    assert!(matches!(missing, Err(Error::Image { .. })), "{missing:?}");
+    assert!(matches!(missing, Err(boardcheck_eval::Error::Vision(boardcheck_vision::Error::Image { .. }))), "{missing:?}");
     let wrong = demo_video::render_video(common::engine(), &passengers, &dir.path().join("lane.mp4"), 1);
     assert!(wrong.is_err_and(|e| e.to_string().contains("lane.mp4")));
 }
@@ -117,7 +117,7 @@ fn demo_video_is_deterministic_and_id_photos_are_chip_sized() {
 #[test]
 fn image_folder_skips_a_corrupt_frame_and_counts_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let good = boardcheck::image_io::load_rgb(&common::fixture("obama.jpg")).expect("decodes");
+    let good = boardcheck_vision::image_io::load_rgb(&common::fixture("obama.jpg")).expect("decodes");
     let small = image::imageops::resize(&good, 91, 113, image::imageops::FilterType::Triangle);
     for i in [0, 1, 3, 4] {
         small.save(dir.path().join(format!("frame_{i:04}.png"))).expect("saves");

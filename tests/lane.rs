@@ -7,12 +7,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
-use boardcheck::boarding::Policy;
-use boardcheck::ingest::{FrameSource, ImageFolderSource, Paced};
-use boardcheck::manifest::keys::StationKeys;
-use boardcheck::manifest::store::Store;
-use boardcheck::pipeline::{self, LaneManifest, LaneOptions, LaneReport, LocalDecider, TicketKeys};
-use boardcheck::ticket::IssuerKeys;
+use boardcheck_core::boarding::Policy;
+use boardcheck_core::decider::{LocalDecider, TicketKeys};
+use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::keys::StationKeys;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::ticket::IssuerKeys;
+use boardcheck_lane::ingest::{FrameSource, ImageFolderSource, Paced};
+use boardcheck_lane::pipeline::{self, LaneOptions, LaneReport};
 use serde_json::Value;
 
 #[test]

@@ -191,7 +191,7 @@ fn two_lanes_racing_for_one_ticket_board_it_once() {
     assert_eq!(outcomes.iter().filter(|o| **o == "boarded").count(), 1, "{answers:?}");
     assert_eq!(outcomes.iter().filter(|o| **o == "already_boarded").count(), lanes - 1, "{answers:?}");
     assert!(answers.iter().all(|a| a["decision"]["ticket"] == "G3-01"), "{answers:?}");
-    let store = boardcheck::manifest::store::Store::open(&station.db()).expect("store");
+    let store = boardcheck_core::manifest::store::Store::open(&station.db()).expect("store");
     let boarded = store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == "boarded").count();
     assert_eq!(boarded, 1);
 }

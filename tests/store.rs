@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use boardcheck::manifest::keys::StationKeys;
-use boardcheck::manifest::store::{
+use boardcheck_core::manifest::keys::StationKeys;
+use boardcheck_core::manifest::store::{
     BoardResult, EventRecord, LiveCounts, ManualState, NewEvent, Options, PassengerStatus, Store, TripCounts,
 };
-use boardcheck::manifest::{DocumentType, Method, NewTicket, Role, TicketState, Trip};
+use boardcheck_core::manifest::{DocumentType, Method, NewTicket, Role, TicketState, Trip};
 
 const DEPARTURE: i64 = 1_760_000_000;
 

@@ -12,7 +12,7 @@ use base64::Engine;
 use image::{imageops, Rgb, RgbImage};
 use rand::{Rng, SeedableRng};
 
-use boardcheck::ticket::{self, decode_qr, render_qr, IssuerKey, IssuerKeys, Refusal, Ticket};
+use boardcheck_core::ticket::{self, decode_qr, render_qr, IssuerKey, IssuerKeys, Refusal, Ticket};
 use common::boardcheck;
 
 const NOON: i64 = 1_767_240_000; // 2026-01-01T12:00:00+08:00
@@ -219,7 +219,7 @@ fn qr_round_trip_through_png() {
     let token = issuer.token();
     let path = issuer.dir.path().join("ticket.png");
     render_qr(&token).expect("fits a QR code").save(&path).expect("writes PNG");
-    let photo = boardcheck::image_io::load_rgb(&path).expect("reads PNG");
+    let photo = boardcheck_vision::image_io::load_rgb(&path).expect("reads PNG");
     assert_eq!(decode_qr(&photo), vec![token.clone()]);
     assert_eq!(check(&decode_qr(&photo)[0], &issuer.keys(), NOON), Ok(issuer.ticket()));
 }
@@ -246,7 +246,7 @@ fn qr_from_a_degraded_photo() {
     let photo = imageops::rotate90(&imageops::blur(&frame, 1.0));
     let path = issuer.dir.path().join("photo.png");
     photo.save(&path).expect("writes");
-    let texts = decode_qr(&boardcheck::image_io::load_rgb(&path).expect("reads"));
+    let texts = decode_qr(&boardcheck_vision::image_io::load_rgb(&path).expect("reads"));
     assert_eq!(texts, vec![token]);
     assert_eq!(check(&texts[0], &issuer.keys(), NOON), Ok(issuer.ticket()));
 }

@@ -2,9 +2,9 @@
 
 mod common;
 
-use boardcheck::face::embed::similarity;
-use boardcheck::face::{aligned_crop, id_photo};
-use boardcheck::image_io;
+use boardcheck_vision::face::embed::similarity;
+use boardcheck_vision::face::{aligned_crop, id_photo};
+use boardcheck_vision::image_io;
 use common::{engine, fixture, main_face};
 
 #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::EngineArgs;
-use boardcheck::bench;
+use boardcheck_eval::bench;
 
 #[derive(Args)]
 pub struct BenchArgs {

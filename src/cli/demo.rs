@@ -12,19 +12,21 @@ use anyhow::Context;
 use clap::Args;
 
 use super::lane::print_summary;
-use boardcheck::boarding::{self, kiosk, Policy};
-use boardcheck::clock::unix_now;
-use boardcheck::demo_video::{self, DemoPassenger, Presentation};
-use boardcheck::error::Result;
-use boardcheck::face::quality::QualityPolicy;
-use boardcheck::face::{EngineOptions, FaceEngine};
-use boardcheck::manifest::import::{self, Export};
-use boardcheck::manifest::keys::StationKeys;
-use boardcheck::manifest::store::Store;
-use boardcheck::manifest::{DocumentType, NewTicket, Trip};
-use boardcheck::paths;
-use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LocalDecider, TicketKeys};
-use boardcheck::ticket::IssuerKeys;
+use boardcheck_core::boarding::{self, kiosk, Policy};
+use boardcheck_core::clock::unix_now;
+use boardcheck_core::decider::{LocalDecider, TicketKeys};
+use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::import::{self, Export};
+use boardcheck_core::manifest::keys::StationKeys;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::manifest::{DocumentType, NewTicket, Trip};
+use boardcheck_core::ticket::IssuerKeys;
+use boardcheck_eval::demo_video::{self, DemoPassenger, Presentation};
+use boardcheck_lane::outputs::DecisionSink;
+use boardcheck_lane::pipeline::{self, LaneDecision, LaneOptions};
+use boardcheck_vision::face::quality::QualityPolicy;
+use boardcheck_vision::face::{EngineOptions, FaceEngine};
+use boardcheck_vision::paths;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -100,7 +102,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for trip in &trips {
         store.upsert_trip(trip)?;
         let export = demo_export(&trip.id, &generated);
-        let reports = import::import(&store, &keys, &id_photo_engine, &trip.id, &export, now)?;
+        let reports = import::import(&store, &keys, &id_photo_engine, &trip.id, &export, now, &|_, _| {})?;
         for r in reports.iter().filter(|r| r.issue.is_some()) {
             eprintln!("demo: ticket {} not enrolled: {}", r.ticket_id, r.issue.as_deref().unwrap_or_default());
         }
@@ -116,7 +118,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let issuers = IssuerKeys::default(); // the demo's passengers show no e-tickets
     let keys = TicketKeys { station: &keys, issuers: &issuers };
     let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
-    let source = boardcheck::ingest::open_source(&video.to_string_lossy())?;
+    let source = boardcheck_lane::ingest::open_source(&video.to_string_lossy())?;
     let report = pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?;
 
     // The staff console's part: a supervisor checks the child's ID by hand and approves.
@@ -205,7 +207,7 @@ struct DemoPrinter {
 }
 
 impl DecisionSink for DemoPrinter {
-    fn emit(&mut self, d: &LaneDecision) -> Result<()> {
+    fn emit(&mut self, d: &LaneDecision) -> boardcheck_lane::Result<()> {
         *self.outcomes.entry(d.decision.outcome.clone()).or_default() += 1;
         let method =
             d.decision.method.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());

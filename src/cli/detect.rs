@@ -7,8 +7,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::EngineArgs;
-use boardcheck::face::Face;
-use boardcheck::image_io;
+use boardcheck_vision::face::Face;
+use boardcheck_vision::image_io;
 
 #[derive(Args)]
 pub struct DetectArgs {
@@ -36,7 +36,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let image = image_io::load_rgb(&args.image)?;
     let faces = engine.analyze(&image)?;
     if let Some(out) = &args.draw {
-        boardcheck::face::draw::faces(&image, &faces).save(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+        boardcheck_vision::face::draw::faces(&image, &faces).save(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     }
     if args.json {
         super::print_json(&Report { image: &args.image, width: image.width(), height: image.height(), faces: &faces })?;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::EngineArgs;
-use boardcheck::eval::{self, dataset::Dataset, pad, plot, rate_key, EvalOptions, EvalReport};
+use boardcheck_eval::accuracy::{self, dataset::Dataset, pad, plot, rate_key, EvalOptions, EvalReport};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -50,7 +50,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     engine_args.no_liveness = true; // recognition figures need no anti-spoofing pass
     let engine = engine_args.load()?;
     let dataset = Dataset::open(&args.dataset)?;
-    let report = eval::evaluate(&engine, &dataset, &EvalOptions { trials: args.trials, seed: args.seed })?;
+    let report = accuracy::evaluate(&engine, &dataset, &EvalOptions { trials: args.trials, seed: args.seed })?;
     if let Some(path) = &args.plot {
         let curves = vec![("pairs".to_string(), report.pairs.det.clone()), ("ID photo vs photos".to_string(), report.id_photo.det.clone())];
         plot::draw_det(path, &curves, &format!("DET: {} ({})", dataset.root.display(), report.embedder))
@@ -69,7 +69,7 @@ fn print_text(r: &EvalReport) {
     println!("{} with {}: {} identities, {} images, {} without a face", r.dataset, r.embedder, r.identities, r.images, r.no_face);
     for (name, p) in [("pairs", &r.pairs), ("ID photo", &r.id_photo)] {
         let tars: Vec<String> =
-            eval::FARS.iter().map(|&f| format!("TAR@FAR={}: {}", rate_key(f), fmt(&p.tar_at_far[&rate_key(f)]))).collect();
+            accuracy::FARS.iter().map(|&f| format!("TAR@FAR={}: {}", rate_key(f), fmt(&p.tar_at_far[&rate_key(f)]))).collect();
         println!(
             "  {name}: {} genuine / {} impostor pairs; {}; EER {:.2} %",
             p.genuine_pairs,
@@ -80,7 +80,7 @@ fn print_text(r: &EvalReport) {
     }
     let b = &r.boarding;
     let fnirs: Vec<String> =
-        eval::FPIRS.iter().map(|&f| format!("FNIR@FPIR={}: {}", rate_key(f), fmt(&b.fnir_at_fpir[&rate_key(f)]))).collect();
+        accuracy::FPIRS.iter().map(|&f| format!("FNIR@FPIR={}: {}", rate_key(f), fmt(&b.fnir_at_fpir[&rate_key(f)]))).collect();
     println!(
         "  boarding ({} per manifest, {} trials, {} mated / {} non-mated searches): {}",
         b.manifest_size,

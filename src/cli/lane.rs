@@ -11,20 +11,23 @@ use anyhow::Context;
 use clap::Args;
 
 use super::manifest::StoreArgs;
-use boardcheck::boarding::kiosk;
-use boardcheck::clock::unix_now;
-use boardcheck::console::client::{ServiceClient, ServiceDecider};
-use boardcheck::face::{EngineOptions, FaceEngine};
-use boardcheck::image_io;
-use boardcheck::ingest;
-use boardcheck::ingest::scanner::Scanned;
-use boardcheck::manifest::import;
-use boardcheck::paths;
-use boardcheck::pipeline::config::LaneConfig;
-use boardcheck::pipeline::sinks::{JsonLines, KioskFile, Relay};
-use boardcheck::pipeline::stats::LiveStats;
-use boardcheck::pipeline::{self, DecisionSink, LaneDecision, LaneManifest, LaneOptions, LaneReport, LocalDecider, Presented, TicketKeys};
-use boardcheck::ticket::IssuerKeys;
+use boardcheck_core::boarding::kiosk;
+use boardcheck_core::clock::unix_now;
+use boardcheck_core::decider::{LocalDecider, Presented, TicketKeys};
+use boardcheck_core::manifest::cache::{served_trips, LaneManifest};
+use boardcheck_core::manifest::import;
+use boardcheck_core::ticket::IssuerKeys;
+use boardcheck_lane::client::{ServiceClient, ServiceDecider};
+use boardcheck_lane::config::LaneConfig;
+use boardcheck_lane::ingest;
+use boardcheck_lane::ingest::scanner::Scanned;
+use boardcheck_lane::outputs::DecisionSink;
+use boardcheck_lane::outputs::{JsonLines, KioskFile, Relay};
+use boardcheck_lane::pipeline::stats::LiveStats;
+use boardcheck_lane::pipeline::{self, LaneDecision, LaneOptions, LaneReport};
+use boardcheck_vision::face::{EngineOptions, FaceEngine};
+use boardcheck_vision::image_io;
+use boardcheck_vision::paths;
 
 #[derive(Args)]
 pub struct LaneArgs {
@@ -84,7 +87,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             let (store, keys) = StoreArgs { db: config.db.clone(), key: config.key.clone() }.open()?;
             let now = unix_now();
             let station = store.trips_boarding(now, config.window_before_min * 60, config.window_after_min * 60)?;
-            let served = pipeline::served_trips(&station, config.gate.as_deref(), &config.trips);
+            let served = served_trips(&station, config.gate.as_deref(), &config.trips);
             if served.is_empty() {
                 tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: every passenger will be sent to staff");
             }

@@ -9,12 +9,12 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::EngineArgs;
-use boardcheck::clock::unix_now;
-use boardcheck::face::quality::QualityPolicy;
-use boardcheck::manifest::import::{self, EnrolmentReport};
-use boardcheck::manifest::keys::StationKeys;
-use boardcheck::manifest::store::Store;
-use boardcheck::manifest::Trip;
+use boardcheck_core::clock::unix_now;
+use boardcheck_core::manifest::import::{self, EnrolmentReport};
+use boardcheck_core::manifest::keys::StationKeys;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::manifest::Trip;
+use boardcheck_vision::face::quality::QualityPolicy;
 
 /// Where the station's database and key live.
 #[derive(Args, Debug, Clone)]
@@ -113,8 +113,10 @@ fn import_manifest(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut engine_options = args.engine.options();
     engine_options.liveness = None; // an ID photo is a photo by definition
     engine_options.quality = QualityPolicy::ID_PHOTO;
-    let engine = boardcheck::face::FaceEngine::load(&boardcheck::paths::home()?, &engine_options)?;
-    let reports = import::import(&store, &keys, &engine, &trip.id, &export, now)?;
+    let engine = boardcheck_vision::face::FaceEngine::load(&boardcheck_vision::paths::home()?, &engine_options)?;
+    let bar = super::progress_bar("enrolling");
+    let reports = import::import(&store, &keys, &engine, &trip.id, &export, now, &|done, of| super::advance(&bar, done, of))?;
+    bar.finish_and_clear();
     let issues: Vec<&EnrolmentReport> = reports.iter().filter(|r| r.issue.is_some()).collect();
     let report = ImportReport { trip: &trip.id, tickets: export.tickets.len(), enrolled: reports.len() - issues.len(), issues };
     if args.json {
@@ -172,6 +174,6 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
 
 /// RFC 3339 or unix seconds.
 pub fn parse_time(text: &str) -> anyhow::Result<i64> {
-    let secs = boardcheck::ticket::time::parse_time(text).map_err(|e| anyhow!(e))?;
+    let secs = boardcheck_core::ticket::time::parse_time(text).map_err(|e| anyhow!(e))?;
     i64::try_from(secs).map_err(|_| anyhow!("'{text}' is too far in the future"))
 }

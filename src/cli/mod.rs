@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use boardcheck::face::liveness::LivenessKind;
-use boardcheck::face::{DetectorKind, EmbedderKind, EngineOptions, FaceEngine};
-use boardcheck::paths;
+use boardcheck_vision::face::liveness::LivenessKind;
+use boardcheck_vision::face::{DetectorKind, EmbedderKind, EngineOptions, FaceEngine};
+use boardcheck_vision::paths;
 
 #[derive(Parser)]
 #[command(name = "boardcheck", version, about = "Face-recognition boarding check for bus-station boarding lanes")]
@@ -104,6 +104,22 @@ impl EngineArgs {
         let home = paths::home()?;
         FaceEngine::load(&home, &self.options()).context("loading the vision core")
     }
+}
+
+/// A progress bar on stderr for work measured as it goes (hidden when stderr is not a terminal).
+pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Moves `bar` to `done` of `of`, as a library's progress callback reports it.
+pub fn advance(bar: &indicatif::ProgressBar, done: usize, of: usize) {
+    bar.set_length(of as u64);
+    bar.set_position(done as u64);
 }
 
 /// Prints `value` as one line of JSON on stdout.

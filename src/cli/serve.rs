@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 
-use boardcheck::clock::unix_now;
-use boardcheck::console::auth::hash_password;
-use boardcheck::console::config::StationConfig;
-use boardcheck::manifest::store::Store;
-use boardcheck::manifest::Role;
+use boardcheck_core::clock::unix_now;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::manifest::Role;
+use boardcheck_station::auth::hash_password;
+use boardcheck_station::config::StationConfig;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -22,7 +22,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    boardcheck::console::serve(&args.config)?;
+    boardcheck_station::serve(&args.config)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,8 +9,9 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use boardcheck::ticket::{self, hash_document, time::parse_time, IssuerKey, IssuerKeys, Pepper, Ticket};
-use boardcheck::{clock, image_io};
+use boardcheck_core::clock;
+use boardcheck_core::ticket::{self, hash_document, time::parse_time, IssuerKey, IssuerKeys, Pepper, Ticket};
+use boardcheck_vision::image_io;
 
 #[derive(Args)]
 pub struct TicketArgs {

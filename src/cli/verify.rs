@@ -8,8 +8,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::EngineArgs;
-use boardcheck::face::embed::similarity;
-use boardcheck::image_io;
+use boardcheck_vision::face::embed::similarity;
+use boardcheck_vision::image_io;
 
 #[derive(Args)]
 pub struct VerifyArgs {

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use boardcheck::face::{EngineOptions, Face, FaceEngine};
-use boardcheck::{image_io, paths};
+use boardcheck_vision::face::{EngineOptions, Face, FaceEngine};
+use boardcheck_vision::{image_io, paths};
 
 pub fn fixture(name: &str) -> PathBuf {
     let home = paths::home().expect("boardcheck home (run scripts/setup)");

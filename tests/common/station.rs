@@ -111,7 +111,7 @@ fn import_trip(dir: &Path) {
          G3-03,03,Li Lei,id_card,110101199001011234,0,0\n",
     )
     .expect("writes export");
-    let departure = (boardcheck::clock::unix_now() + 30 * 60).to_string();
+    let departure = (boardcheck_core::clock::unix_now() + 30 * 60).to_string();
     let db = dir.join("station.db");
     must(
         boardcheck(

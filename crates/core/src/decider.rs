@@ -1,0 +1,105 @@
+//! Where a passenger's evidence becomes a recorded decision: [`LocalDecider`] applies the
+//! boarding rules against a station store — in a lane's own process, or in the station service
+//! on a lane's behalf for each request — so every lane shares one boarding state and the rules
+//! are applied by one piece of code. What a lane saw ([`Observation`]) and what it was shown
+//! ([`Presented`]) are the same values in both places, and on the wire between them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::boarding::{self, Decision, Evidence, FaceCheck, FrameEvidence, Policy};
+use crate::error::Result;
+use crate::manifest::cache::LaneManifest;
+use crate::manifest::keys::StationKeys;
+use crate::manifest::store::Store;
+use crate::ticket::IssuerKeys;
+use boardcheck_vision::face::embed::similarity;
+
+/// One embedded frame of a track: what the lane saw, without the image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Flagged by the anti-spoofing model; `None` (JSON null) while its verdict is still
+    /// being computed: the rules wait for it only where it could change the outcome.
+    pub spoof: Option<bool>,
+    /// L2-normalised face embedding.
+    pub embedding: Vec<f32>,
+}
+
+/// A ticket shown at the lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presented {
+    /// A QR e-ticket's text (a scanner types it; or decoded from a frame).
+    Qr(String),
+    /// An ID card on the reader: its number, and the embedding of its chip photo when the
+    /// reader gives the photo (the face is then compared with the chip, not the enrolment).
+    IdCard { document_number: String, chip_embedding: Option<Vec<f32>> },
+}
+
+/// What a presented ticket needs beyond the lane's manifest: the keys to check it with.
+pub struct TicketKeys<'a> {
+    pub station: &'a StationKeys,
+    pub issuers: &'a IssuerKeys,
+}
+
+/// Decides against a station database: in the lane's own process, or in the station service
+/// on a lane's behalf.
+pub struct LocalDecider<'a> {
+    pub manifest: &'a LaneManifest,
+    pub store: &'a Store,
+    pub keys: TicketKeys<'a>,
+    pub lane: String,
+    pub policy: Policy,
+}
+
+impl LocalDecider<'_> {
+    /// The boarding rules over one track's observations, recorded at `now`.
+    pub fn decide_track(&self, observations: &[Observation], now: i64) -> Result<Option<Decision>> {
+        let frames = observations
+            .iter()
+            .map(|o| FrameEvidence {
+                usable: true,
+                spoof: o.spoof,
+                scores: self.manifest.candidates.iter().map(|c| similarity(&o.embedding, &c.template)).collect(),
+            })
+            .collect();
+        let serves = |trip: &str| self.manifest.served_trips.contains(trip);
+        let intent = boarding::decide(&Evidence::Face { frames, attempts: 1 }, &self.manifest.candidates, &serves, &self.policy);
+        boarding::apply(self.store, &self.lane, &intent, now)
+    }
+
+    /// The rules for a presented ticket: find it (verifying a QR token), compare the face 1:1
+    /// with the chip photo or the ticket's enrolled template, record the outcome at `now`.
+    pub fn decide_presented(&self, presented: &Presented, observations: &[Observation], now: i64) -> Result<Option<Decision>> {
+        let (found, chip) = match presented {
+            Presented::Qr(text) => (boarding::lookup_ticket(text, self.keys.issuers, self.store, now)?, None),
+            Presented::IdCard { document_number, chip_embedding } => {
+                (boarding::lookup_id_card(document_number, self.keys.station, self.store, &self.manifest.trips)?, chip_embedding.as_deref())
+            }
+        };
+        let mut face = None;
+        let found = found.map(|(mut record, trip)| {
+            // A template made by another embedder is not loaded: as if there were none.
+            let enrolled = self.manifest.candidates.iter().find(|c| c.ticket.id == record.id).map(|c| c.template.as_slice());
+            let reference = chip.or(enrolled);
+            record.has_template = reference.is_some();
+            face = reference.and_then(|r| face_check(r, observations, &self.policy));
+            (record, trip)
+        });
+        let serves = |trip: &str| self.manifest.served_trips.contains(trip);
+        let intent = boarding::decide(&Evidence::Ticket { ticket: found, face }, &self.manifest.candidates, &serves, &self.policy);
+        boarding::apply(self.store, &self.lane, &intent, now)
+    }
+}
+
+/// The live face against one reference: mean similarity over the observations, and whether
+/// enough of them were flagged as a spoof — counting a verdict not yet in as one, so staff
+/// check rather than a spoof passing. `None` without observations.
+fn face_check(reference: &[f32], observations: &[Observation], policy: &Policy) -> Option<FaceCheck> {
+    if observations.is_empty() {
+        return None;
+    }
+    let n = observations.len() as f32;
+    let score = observations.iter().map(|o| similarity(&o.embedding, reference)).sum::<f32>() / n;
+    let spoofed = observations.iter().filter(|o| o.spoof != Some(false)).count() as f32;
+    Some(FaceCheck { score, spoof: spoofed >= policy.spoof_fraction * n })
+}

@@ -1,0 +1,143 @@
+//! `station.toml`: the station service's settings. Every key has a sensible default except the
+//! lanes; an unknown key is an error (a typo must not silently weaken a security setting).
+//! Relative paths are relative to the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use boardcheck_core::boarding::Policy;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StationConfig {
+    /// Where the service listens (loopback unless the station network needs more).
+    pub listen: SocketAddr,
+    /// The station database (default: station.db beside this file).
+    pub db: PathBuf,
+    /// The station key file (default: station.key beside the database).
+    pub key: Option<PathBuf>,
+    /// The station's time zone, for days and months in reports.
+    pub timezone: String,
+    /// Trips departing within this many minutes from now are boarding.
+    pub window_before_min: i64,
+    /// Trips that departed up to this many minutes ago still board.
+    pub window_after_min: i64,
+    /// A staff session ends this long after login.
+    pub session_minutes: i64,
+    /// Mark session cookies `Secure` (when a TLS proxy fronts the service).
+    pub secure_cookies: bool,
+    /// Failed logins for one staff id (or from one address) before logins are refused…
+    pub login_max_failures: u32,
+    /// …for this many seconds.
+    pub login_lockout_s: u64,
+    /// Trusted e-ticket issuers: a folder of `<key-id>.pub` files or a TOML file. None: every
+    /// QR e-ticket is refused (unknown key) and tickets board by ID card or staff.
+    pub issuer_keys: Option<PathBuf>,
+    pub policy: Policy,
+    pub lanes: Vec<LaneEntry>,
+}
+
+/// A lane the service accepts: its name, what it boards, and its token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneEntry {
+    pub name: String,
+    /// Board the trips at this gate…
+    #[serde(default)]
+    pub gate: Option<String>,
+    /// …or exactly these trips.
+    #[serde(default)]
+    pub trips: Vec<String>,
+    /// The lane's bearer token, one line; created (random, mode 0600) on first start.
+    pub token_file: PathBuf,
+}
+
+impl Default for StationConfig {
+    fn default() -> Self {
+        StationConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            db: PathBuf::from("station.db"),
+            key: None,
+            timezone: "Asia/Shanghai".to_string(),
+            window_before_min: 60,
+            window_after_min: 30,
+            session_minutes: 12 * 60,
+            secure_cookies: false,
+            login_max_failures: 5,
+            login_lockout_s: 300,
+            issuer_keys: None,
+            policy: Policy::default(),
+            lanes: Vec::new(),
+        }
+    }
+}
+
+impl StationConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let bad = |reason: String| Error::Config { path: path.to_path_buf(), reason };
+        let mut config: StationConfig = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.db = base.join(&config.db);
+        config.key = config.key.map(|k| base.join(k));
+        config.issuer_keys = config.issuer_keys.map(|k| base.join(k));
+        for lane in &mut config.lanes {
+            lane.token_file = base.join(&lane.token_file);
+            if lane.gate.is_none() && lane.trips.is_empty() {
+                return Err(bad(format!("lane '{}': say which trips it boards: `gate = \"…\"` or `trips = [\"…\"]`", lane.name)));
+            }
+        }
+        let mut names: Vec<&str> = config.lanes.iter().map(|l| l.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(bad(format!("lane '{}' is listed twice", w[0])));
+        }
+        config.time_zone().map_err(|e| bad(format!("timezone '{}': {e}", config.timezone)))?;
+        Ok(config)
+    }
+
+    pub fn key_path(&self) -> PathBuf {
+        self.key.clone().unwrap_or_else(|| self.db.with_file_name("station.key"))
+    }
+
+    pub fn time_zone(&self) -> std::result::Result<jiff::tz::TimeZone, jiff::Error> {
+        jiff::tz::TimeZone::get(&self.timezone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<StationConfig> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let path = dir.path().join("station.toml");
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        StationConfig::load(&path)
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_file_and_defaults_fill_the_rest() {
+        let config = load("[[lanes]]\nname = \"lane-1\"\ngate = \"3\"\ntoken_file = \"lane-1.token\"\n").expect("loads");
+        assert!(config.db.ends_with("station.db") && config.db.is_absolute() || config.db.starts_with(std::env::temp_dir()));
+        assert!(config.lanes[0].token_file.ends_with("lane-1.token"));
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8700");
+        assert_eq!(config.login_max_failures, 5);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let typo = load("listne = \"0.0.0.0:80\"\n").expect_err("refused").to_string();
+        assert!(typo.contains("listne"), "{typo}");
+        let twice =
+            load("[[lanes]]\nname = \"a\"\ngate = \"1\"\ntoken_file = \"a\"\n[[lanes]]\nname = \"a\"\ngate = \"2\"\ntoken_file = \"b\"\n")
+                .expect_err("refused")
+                .to_string();
+        assert!(twice.contains("twice"), "{twice}");
+        let zone = load("timezone = \"Mars/Olympus\"\n").expect_err("refused").to_string();
+        assert!(zone.contains("Mars/Olympus"), "{zone}");
+    }
+}
