@@ -8,7 +8,7 @@
 //! - [`pipeline`]: the stages on threads joined by one-item [`pipeline::link`]s (latest frame
 //!   wins for a live camera), per-stage timings, and the decide stage that hands a track's
 //!   observations to a [`decider::Decider`].
-//! - [`decider`]: that seam — the boarding rules against a local store, or the station service.
+//! - The [`decider`] seam: the boarding rules against a local store, or the station service.
 //! - [`outputs`]: where decisions go — JSON lines, the gate relay, the kiosk file.
 //! - [`config`]: `lane.toml`.
 //! - [`client`]: the lane's side of the station service — a `Decider` that decides through
