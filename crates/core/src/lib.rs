@@ -4,11 +4,10 @@
 //!
 //! - [`boarding`]: the boarding rules as pure functions over evidence (a face track, a ticket
 //!   shown with the face, a request for staff) → an intent, and [`boarding::apply`], the one
-//!   step that records it; the [`boarding::Outcome`] every layer above reports; the kiosk's
-//!   pass / see-staff view.
-//! - [`decider`]: the [`decider::Decider`] trait a lane decides through, and
-//!   [`decider::LocalDecider`], which applies the rules against a store — in the lane's own
-//!   process, or in the station service on a lane's behalf.
+//!   step that records it as a [`boarding::Decision`]; the kiosk's pass / see-staff view.
+//! - [`decider`]: [`decider::LocalDecider`], which applies the rules to what a lane saw
+//!   ([`decider::Observation`]) or was shown ([`decider::Presented`]) against a store — in the
+//!   lane's own process, or in the station service on a lane's behalf.
 //! - [`manifest`]: trips and tickets with encrypted templates in SQLite, split by concern
 //!   (schema, tickets and templates, the exactly-once boarding guard, the append-only event
 //!   log, manual checks, staff accounts, retention); the import of the ticketing export; the

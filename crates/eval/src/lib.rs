@@ -6,7 +6,7 @@
 //! - [`accuracy`]: one embedding per image of a labelled data set; TAR at FAR and EER over all
 //!   pairs; the boarding protocol (ID photos as templates, open-set 1:N over manifests of 50:
 //!   FNIR at FPIR); presentation-attack detection (APCER, BPCER); DET plots.
-//! - [`bench`]: the lane's per-stage and end-to-end latency over a video or image folder,
+//! - [`bench`](mod@bench): the lane's per-stage and end-to-end latency over a video or image folder,
 //!   with the raw embedder's floor on the same frames.
 //! - [`demo_video`]: renders the demo's lane video and ID photos from the fixture photos.
 //!
