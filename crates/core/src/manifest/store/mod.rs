@@ -1,0 +1,218 @@
+//! The manifest database: one SQLite file shared by the station's lane processes and console.
+//!
+//! Why it is built this way:
+//! - **A reported boarding is never lost.** WAL journal with `synchronous=FULL`: a commit is
+//!   on disk before [`Store::board`] returns, so neither `kill -9` nor a power cut undoes a
+//!   boarding a lane has already shown as "pass".
+//! - **Exactly once.** Boarding is one guarded update, `… SET state='boarded' WHERE id=? AND
+//!   state='valid'`, and its `boarded` event is written in the same `IMMEDIATE` transaction.
+//!   SQLite admits one writer at a time, so of two lanes racing on one ticket exactly one
+//!   changes the row; the other reads `boarded` and answers "already boarded". Only
+//!   [`Store::board`] (directly or through an approved manual check) writes `boarded` events,
+//!   so events and ticket states agree and the counts kept after a purge are exact.
+//! - **Append-only audit.** Triggers abort any `UPDATE` or `DELETE` on `events`; corrections
+//!   are new events. Events therefore carry ids and outcomes, never names or numbers, since
+//!   they are never purged.
+//! - **Personal data minimised (PIPL).** A document number is kept only as a keyed hash (to
+//!   find a ticket from an ID-card tap) and a masked form (for staff); templates and ID photos
+//!   only encrypted under the station key ([`super::keys`]). The photo is a small JPEG (at most
+//!   256 px a side) kept only so staff can compare faces at a manual check: a refunded ticket
+//!   holds neither template nor photo (the schema checks it), and a ticket passed to another
+//!   passenger loses both. [`Store::purge`] blanks names, numbers, templates and photos once a
+//!   trip has departed longer than the retention, keeping anonymous counts; `secure_delete`
+//!   zeroes the freed bytes and a WAL checkpoint drops the old copies.
+//! - **Queries are parameters, never text.** Console searches reach SQLite only as bound
+//!   values, with `LIKE` wildcards escaped, so a search matches its characters literally.
+//! - **Clear failures.** Every error names the database file; a lock held past the busy
+//!   timeout or a full disk says so in words.
+//!
+//! Each process opens its own [`Store`] (one connection). Times are unix seconds passed in by
+//! the caller, so tests and replays control the clock.
+//!
+//! One file per concern, each adding its methods to [`Store`]:
+//! - this file: opening and configuring the connection, the `IMMEDIATE` write transaction and
+//!   the errors that name the database file;
+//! - `schema`: tables, triggers and migrations;
+//! - `words`: how enums are stored (snake_case words);
+//! - `trips`: trips and their boarding windows;
+//! - `tickets`: importing a trip's tickets, and finding tickets;
+//! - `templates`: encrypted face templates and ID photos, and enrolment issues;
+//! - `boarding`: the exactly-once boarding guard;
+//! - `events`: the append-only event log;
+//! - `manual`: the manual-check queue;
+//! - `staff`: staff accounts;
+//! - `passengers`: the manifest board's passenger list and its search;
+//! - `counts`: a trip's counts, for reports and the manifest board;
+//! - `retention`: the purge of personal data.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+mod boarding;
+mod counts;
+mod events;
+mod manual;
+mod passengers;
+mod retention;
+mod schema;
+mod staff;
+mod templates;
+mod tickets;
+mod trips;
+mod words;
+
+pub use boarding::BoardResult;
+pub use counts::{LiveCounts, TripCounts};
+pub use events::{EventRecord, NewEvent};
+pub use manual::{ManualCheck, ManualResolution, ManualState};
+pub use passengers::{Passenger, PassengerStatus};
+pub use retention::PurgeSummary;
+pub use schema::SCHEMA_VERSION;
+pub use staff::StaffRecord;
+pub use tickets::ImportSummary;
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a write waits for another process's transaction before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The manifest database, one connection. Not `Sync`: one per thread or process.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    busy_timeout: Duration,
+}
+
+/// Why an operation failed, before the database path is attached.
+enum Fail {
+    Sql(rusqlite::Error),
+    Rule(String),
+}
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Self {
+        Fail::Sql(e)
+    }
+}
+
+/// Fails with a reason in words: a rule the caller broke, shown as is.
+fn rule<T>(reason: String) -> std::result::Result<T, Fail> {
+    Err(Fail::Rule(reason))
+}
+
+/// Turns any failure into an [`Error`] that names the database file (see `Store::error`).
+trait OrDb<T> {
+    fn or_db(self, store: &Store) -> Result<T>;
+}
+
+impl<T, E: Into<Fail>> OrDb<T> for std::result::Result<T, E> {
+    fn or_db(self, store: &Store) -> Result<T> {
+        self.map_err(|e| store.error(e.into()))
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the database at `path` with default options.
+    pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Opens with explicit [`Options`] (tests use a short busy timeout).
+    pub fn open_with(path: &Path, options: Options) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|e| Error::Database { path: path.into(), reason: format!("cannot open: {e}") })?;
+        let store = Store { conn, path: path.into(), busy_timeout: options.busy_timeout };
+        store.configure().or_db(&store)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&self) -> std::result::Result<(), Fail> {
+        self.conn.busy_timeout(self.busy_timeout)?;
+        let mode: String = self.conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return rule(format!("cannot use write-ahead logging here (journal mode stays '{mode}')"));
+        }
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        Ok(())
+    }
+
+    fn error(&self, fail: Fail) -> Error {
+        let reason = match fail {
+            Fail::Rule(reason) => reason,
+            Fail::Sql(e) => match e.sqlite_error_code() {
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
+                    "database is locked: another process kept it busy for longer than the {:.1} s busy timeout; nothing was written",
+                    self.busy_timeout.as_secs_f64()
+                ),
+                Some(ErrorCode::DiskFull) => "database or disk is full: nothing was written; free space on its disk".into(),
+                Some(ErrorCode::ReadOnly) => format!("database is read-only ({e}): check the file's and its folder's permissions"),
+                _ => match e {
+                    rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
+                    e => e.to_string(),
+                },
+            },
+        };
+        Error::Database { path: self.path.clone(), reason }
+    }
+
+    /// Runs `f` in one `IMMEDIATE` transaction: the write lock is taken up front (waiting up to
+    /// the busy timeout), so a transaction never fails half-way on a lock; any error rolls back.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, Fail>) -> Result<T> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).or_db(self)?;
+        let out = f(&tx).or_db(self)?;
+        tx.commit().or_db(self)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::keys::StationKeys;
+    use crate::manifest::{DocumentType, NewTicket, Trip};
+
+    #[test]
+    fn a_full_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let store = Store::open(&path).expect("creates");
+        let keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
+        store.upsert_trip(&Trip { id: "G1".into(), route: "r".into(), departure: 0, gate: "1".into() }).expect("trip");
+        // Cap the file at its current size, as a full disk would.
+        let pages: i64 = store.conn.pragma_query_value(None, "page_count", |r| r.get(0)).expect("reads");
+        store.conn.pragma_update(None, "max_page_count", pages).expect("caps");
+        let tickets: Vec<NewTicket> = (0..200)
+            .map(|i| NewTicket {
+                id: format!("T{i}"),
+                seat: i.to_string(),
+                name: "x".repeat(200),
+                document_type: DocumentType::Passport,
+                document_number: format!("E{i:08}"),
+                child: false,
+                refunded: false,
+            })
+            .collect();
+        let err = store.import_tickets("G1", &tickets, &keys, 1).expect_err("full").to_string();
+        assert!(err.contains("database or disk is full") && err.contains("m.db"), "{err}");
+        assert!(store.tickets_of_trip("G1").expect("reads").is_empty(), "rolled back whole");
+    }
+}

@@ -1,0 +1,169 @@
+//! The schema: the SQL of each migration step, and applying the steps a database lacks.
+
+use super::{rule, OrDb, Store};
+use crate::error::Result;
+
+/// Schema migrations, applied in order, each in its own transaction; `PRAGMA user_version`
+/// counts those applied. Append new steps, never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE trips (
+    id TEXT PRIMARY KEY,
+    route TEXT NOT NULL,
+    departure INTEGER NOT NULL,
+    gate TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'departed', 'purged'))
+);
+CREATE INDEX trips_departure ON trips (departure);
+
+CREATE TABLE tickets (
+    id TEXT PRIMARY KEY,
+    trip_id TEXT NOT NULL REFERENCES trips (id),
+    seat TEXT NOT NULL,
+    name TEXT,
+    document_type TEXT NOT NULL,
+    document_hash TEXT,
+    document_masked TEXT,
+    child INTEGER NOT NULL CHECK (child IN (0, 1)),
+    state TEXT NOT NULL CHECK (state IN ('valid', 'boarded', 'refunded')),
+    template BLOB,
+    template_model TEXT,
+    enrol_issue TEXT,
+    boarded_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    CHECK (state <> 'boarded' OR boarded_at IS NOT NULL),
+    CHECK (state <> 'refunded' OR template IS NULL),
+    CHECK ((template IS NULL) = (template_model IS NULL))
+);
+CREATE INDEX tickets_trip ON tickets (trip_id);
+CREATE INDEX tickets_document ON tickets (document_hash);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    lane TEXT NOT NULL,
+    trip_id TEXT,
+    ticket_id TEXT,
+    outcome TEXT NOT NULL,
+    method TEXT,
+    staff TEXT,
+    detail TEXT
+);
+CREATE INDEX events_trip ON events (trip_id);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE manual_checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at INTEGER NOT NULL,
+    lane TEXT NOT NULL,
+    trip_id TEXT,
+    ticket_id TEXT,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'approved', 'refused')),
+    resolved_by TEXT,
+    resolved_at INTEGER,
+    resolution TEXT,
+    CHECK ((state = 'pending') = (resolved_at IS NULL))
+);
+CREATE INDEX manual_checks_pending ON manual_checks (state) WHERE state = 'pending';
+
+CREATE TABLE staff (
+    id TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor')),
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE trip_counts (
+    trip_id TEXT PRIMARY KEY REFERENCES trips (id),
+    passengers INTEGER NOT NULL,
+    boarded_face INTEGER NOT NULL,
+    boarded_ticket_face INTEGER NOT NULL,
+    boarded_manual INTEGER NOT NULL,
+    refunded INTEGER NOT NULL
+);
+"#,
+    r#"
+-- The enrolled ID photo (JPEG, encrypted under the station key) staff see at a manual check.
+ALTER TABLE tickets ADD COLUMN photo BLOB CHECK (photo IS NULL OR state <> 'refunded');
+-- Reports count events by day.
+CREATE INDEX events_at ON events (at);
+"#,
+];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+impl Store {
+    /// Applies the steps this database lacks, each in its own transaction: several processes
+    /// may open a new database at once, and each step runs exactly once.
+    pub(super) fn migrate(&self) -> Result<()> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).or_db(self)?;
+        if version == SCHEMA_VERSION {
+            return Ok(()); // the usual case: no write lock taken just to open
+        }
+        loop {
+            // Re-read the version inside each write transaction: another lane may be migrating.
+            let done = self.write(|tx| {
+                let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+                if !(0..=SCHEMA_VERSION).contains(&version) {
+                    return rule(format!(
+                        "schema version {version} is not one this boardcheck knows (0 to {SCHEMA_VERSION}); is it newer?"
+                    ));
+                }
+                let Some(step) = MIGRATIONS.get(version as usize) else { return Ok(true) };
+                tx.execute_batch(step)?;
+                tx.pragma_update(None, "user_version", version + 1)?;
+                Ok(false)
+            })?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::manifest::keys::StationKeys;
+
+    #[test]
+    fn a_version_1_database_gains_photos_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let v1 = Connection::open(&path).expect("creates");
+        v1.execute_batch(MIGRATIONS[0]).expect("version 1");
+        v1.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO trips (id, route, departure, gate) VALUES ('G1', 'r', 0, '1');
+             INSERT INTO tickets (id, trip_id, seat, name, document_type, child, state, updated_at)
+             VALUES ('T1', 'G1', '1', 'Li', 'passport', 0, 'refunded', 0);",
+        )
+        .expect("a row");
+        drop(v1);
+        let store = Store::open(&path).expect("migrates");
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("reads");
+        assert_eq!(version, 2);
+        assert_eq!(store.ticket("T1").expect("reads").expect("kept").name.as_deref(), Some("Li"));
+        let keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
+        assert_eq!(store.photo("T1", &keys).expect("reads"), None);
+    }
+
+    #[test]
+    fn migrates_to_the_current_version_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        drop(Store::open(&path).expect("creates"));
+        let store = Store::open(&path).expect("reopens");
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("reads");
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("reads");
+        assert_eq!(mode, "wal");
+    }
+}
