@@ -24,12 +24,25 @@
 //! and no more faces of a track the decide stage has decided (the one signal that goes back
 //! up the pipeline). The models run once before the first frame, so the first passenger does
 //! not wait for their first-run set-up. A live image is never kept (PIPL).
+//!
+//! Each stage's thread is a module of its own, wired together by [`run`]; when the decide stage
+//! decides is a state machine with no thread of its own (`judge`), tested without a lane.
 
+mod assess;
+mod capture;
+mod decide;
+mod detect;
+mod embed;
+mod judge;
 pub mod link;
-mod stages;
+mod liveness;
+mod qr;
 pub mod stats;
+mod track;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -39,10 +52,18 @@ use boardcheck_core::boarding::Decision;
 use boardcheck_core::decider::Presented;
 use boardcheck_vision::face::FaceEngine;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ingest::FrameSource;
 use crate::outputs::DecisionSink;
+use assess::assess_stage;
+use capture::capture_stage;
+use decide::decide_stage;
+use detect::detect_stage;
+use embed::{embed_stage, InFlight};
+use link::link;
+use qr::{qr_stage, QrFeed};
 use stats::{LiveStats, StageStats};
+use track::track_stage;
 
 /// How a lane runs.
 #[derive(Debug, Clone)]
@@ -114,15 +135,76 @@ pub struct EmbeddedFrame {
     pub e2e_ms: f64,
 }
 
-/// Runs the lane until the source ends (or fails for good).
+/// Runs the lane until the source ends (or fails for good): a thread per stage, joined.
 pub fn run(
     engine: &FaceEngine,
-    source: Box<dyn FrameSource>,
+    mut source: Box<dyn FrameSource>,
     decider: &mut dyn Decider,
     sinks: &mut [Box<dyn DecisionSink>],
     options: &LaneOptions,
 ) -> Result<LaneReport> {
     // Not on the first passenger's time.
     engine.warm_up()?;
-    stages::run(engine, source, decider, sinks, options)
+    let started = Instant::now();
+    let live = &*options.live;
+    let (captured_tx, captured_rx, dropped_capture) = link(options.drop_stale);
+    let (detected_tx, detected_rx, dropped_detect) = link(options.drop_stale);
+    // Ended tracks must not be lost.
+    let (tracked_tx, tracked_rx, dropped_track) = link(false);
+    // Frames with no face chosen go past the embed stage, straight to the decide stage.
+    let (passed_tx, passed_rx) = crossbeam_channel::bounded(PASSED_BACKLOG);
+    let (to_embed_tx, to_embed_rx) = crossbeam_channel::bounded(EMBED_BACKLOG);
+    let in_flight = InFlight::default();
+    // Tracks decided, so the assess stage stops choosing their faces.
+    let (decided_tx, decided_rx) = crossbeam_channel::unbounded();
+    let (embedded_tx, embedded_rx) = crossbeam_channel::bounded(1);
+    // Frames for the QR reader: only the latest matters, a few times a second.
+    let (qr_frame_tx, qr_frame_rx, _) = link(true);
+    let qr_frame_tx = QrFeed::new(qr_frame_tx, options.qr_per_second);
+    let (qr_tx, qr_rx) = crossbeam_channel::bounded(4);
+
+    let (capture, stages, embed, decided) = std::thread::scope(|scope| {
+        let capture = scope.spawn(move || capture_stage(source.as_mut(), live, captured_tx, qr_frame_tx));
+        scope.spawn(move || qr_stage(qr_frame_rx, qr_tx));
+        let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
+        let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
+        let in_flight = &in_flight;
+        let assess = scope.spawn(move || assess_stage(engine, options, (tracked_rx, decided_rx), passed_tx, (to_embed_tx, in_flight)));
+        let embed = scope.spawn(move || embed_stage(engine, live, to_embed_rx, embedded_tx, in_flight));
+        let decided = decide_stage(decider, (sinks, decided_tx), live, embedded_rx, passed_rx, [options.presented.clone(), qr_rx]);
+        let capture = joined("capture", capture.join());
+        let stages = [joined("detect", detect.join()), joined("track", track.join()), joined("assess", assess.join())];
+        (capture, stages, joined("embed", embed.join()), decided)
+    });
+    let (capture, decided) = (capture?, decided?);
+    let mut stage_stats = vec![capture.times];
+    for stats in stages {
+        stage_stats.push(stats?);
+    }
+    stage_stats.extend(embed?);
+    stage_stats.push(decided.times);
+    let dropped = [dropped_capture, dropped_detect, dropped_track].iter().map(|d| d.load(Ordering::Relaxed)).sum();
+    Ok(LaneReport {
+        frames: capture.frames,
+        unreadable_frames: capture.unreadable,
+        dropped,
+        decisions: decided.decisions,
+        undecided_tracks: decided.undecided,
+        wall_s: started.elapsed().as_secs_f64(),
+        stages: stage_stats,
+        e2e: decided.e2e,
+        embedded_frames: decided.embedded_frames,
+    })
 }
+
+/// A stage thread's result, or the error that it panicked.
+fn joined<T>(stage: &str, result: std::thread::Result<Result<T>>) -> Result<T> {
+    result.map_err(|_| Error::Stage { stage: stage.to_string(), reason: "stage thread panicked".to_string() })?
+}
+
+/// Frames with no face chosen, on their way past the embed stage to the decide stage (which
+/// only counts their latency); a few, should the decide stage be waiting on the service.
+const PASSED_BACKLOG: usize = 8;
+
+/// Chosen frames (and track ends) waiting for the embed stage.
+const EMBED_BACKLOG: usize = 2;

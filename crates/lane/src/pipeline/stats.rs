@@ -1,7 +1,9 @@
-//! Latency percentiles per stage, for the lane summary and `boardcheck bench`.
+//! Latency percentiles per stage, for the lane summary and `boardcheck bench`, and the
+//! per-item times each stage records for them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use boardcheck_api::StageSample;
 use serde::Serialize;
@@ -90,6 +92,36 @@ impl StageStats {
             p99_ms: percentile(&sorted, 0.99),
         }
     }
+}
+
+/// Per-item processing times of one stage in milliseconds, also published live.
+pub(super) struct Times<'a> {
+    stage: &'static str,
+    latencies: Latencies,
+    live: &'a LiveStats,
+}
+
+impl<'a> Times<'a> {
+    pub fn new(stage: &'static str, live: &'a LiveStats) -> Self {
+        Times { stage, latencies: Latencies::new(), live }
+    }
+
+    pub fn since(&mut self, t: Instant) {
+        self.record(elapsed_ms(t));
+    }
+
+    pub fn record(&mut self, ms: f64) {
+        self.latencies.record(ms);
+        self.live.record(self.stage, ms);
+    }
+
+    pub fn stats(&self) -> StageStats {
+        self.latencies.stats(self.stage)
+    }
+}
+
+pub(super) fn elapsed_ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
 }
 
 /// Nearest-rank percentile of sorted samples (0 for none).
