@@ -9,8 +9,8 @@
 //!   wins for a live camera), per-stage timings, and the decide stage that hands a track's
 //!   observations to a [`decider::Decider`].
 //! - The [`decider`] seam: the boarding rules against a local store, or the station service.
-//! - [`outputs`]: where decisions go — JSON lines, the gate relay, the kiosk file.
-//! - [`config`]: `lane.toml`.
+//! - [`outputs`]: where decisions go (JSON lines, the gate relay, the kiosk file).
+//! - [`config`]: the lane's settings, `lane.toml`.
 //! - [`client`]: the lane's side of the station service — a `Decider` that decides through
 //!   it, health reports, and the long-poll for staff resolutions.
 //!

@@ -8,7 +8,7 @@
 //!                                              └► liveness (beside it,
 //!                                                 verdicts follow)
 //! ```
-//! Each stage runs on its own thread; the [`link`]s between them hold one item. For a live
+//! Each stage runs on its own thread; the [`link`](mod@link)s between them hold one item. For a live
 //! camera they keep the latest and count what they drop; for a recording they block, so every
 //! frame is seen and results do not depend on timing. Data flows one way: the assess stage
 //! chooses which frames of a track to embed (the sharpest so far, a few per track). Only
