@@ -5,26 +5,24 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 
 use super::manifest::StoreArgs;
-use boardcheck_core::boarding::kiosk;
 use boardcheck_core::clock::unix_now;
 use boardcheck_core::decider::{LocalDecider, Presented, TicketKeys};
 use boardcheck_core::manifest::cache::{served_trips, LaneManifest};
 use boardcheck_core::manifest::import;
 use boardcheck_core::ticket::IssuerKeys;
+use boardcheck_lane::client::workers::Workers;
 use boardcheck_lane::client::{ServiceClient, ServiceDecider};
 use boardcheck_lane::config::LaneConfig;
 use boardcheck_lane::ingest;
 use boardcheck_lane::ingest::scanner::Scanned;
 use boardcheck_lane::outputs::DecisionSink;
 use boardcheck_lane::outputs::{JsonLines, KioskFile, Relay};
-use boardcheck_lane::pipeline::stats::LiveStats;
-use boardcheck_lane::pipeline::{self, LaneDecision, LaneOptions, LaneReport};
+use boardcheck_lane::pipeline::{self, LaneOptions, LaneReport};
 use boardcheck_vision::face::{EngineOptions, FaceEngine};
 use boardcheck_vision::image_io;
 use boardcheck_vision::paths;
@@ -73,14 +71,10 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
             let client = ServiceClient::new(url, &token, engine.embedder_id());
             let checks = Arc::new(Mutex::new(HashMap::new()));
-            spawn_health_reports(client.clone(), options.live.clone(), camera_up);
-            spawn_resolutions(client.clone(), checks.clone(), outputs(&config));
+            let workers = Workers::start(&client, options.live.clone(), camera_up, checks.clone(), outputs(&config))?;
             eprintln!("lane {}: deciding through the station service at {url}", config.lane);
-            let report = pipeline::run(&engine, source, &mut ServiceDecider { client: client.clone(), checks }, &mut sinks, &options)?;
-            // The source ended: say so, with the last stage times.
-            if let Err(e) = client.report_health(false, 0.0, options.live.frames(), &options.live.drain()) {
-                tracing::warn!(error = %e, "final health report not delivered");
-            }
+            let report = pipeline::run(&engine, source, &mut ServiceDecider { client, checks }, &mut sinks, &options)?;
+            workers.finish(); // the source ended: the service hears so
             report
         }
         None => {
@@ -154,60 +148,6 @@ fn outputs(config: &LaneConfig) -> Vec<Box<dyn DecisionSink>> {
         sinks.push(Box::new(KioskFile { path: path.clone() }));
     }
     sinks
-}
-
-/// Every two seconds: camera state, frame rate and the stage times since the last report.
-fn spawn_health_reports(client: ServiceClient, live: Arc<LiveStats>, camera_up: Arc<AtomicBool>) {
-    const EVERY: Duration = Duration::from_secs(2);
-    std::thread::spawn(move || {
-        let mut last_frames = live.frames();
-        loop {
-            std::thread::sleep(EVERY);
-            let frames = live.frames();
-            let fps = (frames - last_frames) as f64 / EVERY.as_secs_f64();
-            last_frames = frames;
-            if let Err(e) = client.report_health(camera_up.load(Ordering::Relaxed), fps, frames, &live.drain()) {
-                tracing::warn!(error = %e, "health report not delivered");
-            }
-        }
-    });
-}
-
-/// Staff resolutions of this lane's manual checks, to the lane's outputs (the gate opens on
-/// an approval) as they arrive.
-fn spawn_resolutions(client: ServiceClient, checks: Arc<Mutex<HashMap<i64, u64>>>, mut sinks: Vec<Box<dyn DecisionSink>>) {
-    let started = Instant::now();
-    std::thread::spawn(move || {
-        // What was resolved before this lane started is not news.
-        let mut after = client.results(None, false).map_or(0, |(last, _)| last);
-        loop {
-            match client.results(Some(after), true) {
-                Ok((last, decisions)) => {
-                    after = last;
-                    for decision in decisions {
-                        let check = decision.manual_check.unwrap_or_default();
-                        let track = checks.lock().ok().and_then(|c| c.get(&check).copied()).unwrap_or_default();
-                        let lane_decision = LaneDecision {
-                            t: started.elapsed().as_secs_f64(),
-                            track,
-                            kiosk: kiosk::view(&decision),
-                            decision,
-                            latency_ms: 0.0,
-                        };
-                        for sink in sinks.iter_mut() {
-                            if let Err(e) = sink.emit(&lane_decision) {
-                                tracing::warn!(error = %e, "a staff resolution did not reach an output");
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot reach the station service for staff resolutions; retrying");
-                    std::thread::sleep(Duration::from_secs(2));
-                }
-            }
-        }
-    });
 }
 
 /// The lane's closing summary on stderr.

@@ -15,6 +15,7 @@ use crate::ticket::IssuerKeys;
 use boardcheck_vision::face::embed::similarity;
 
 /// One embedded frame of a track: what the lane saw, without the image.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// Flagged by the anti-spoofing model; `None` (JSON null) while its verdict is still
@@ -25,6 +26,7 @@ pub struct Observation {
 }
 
 /// A ticket shown at the lane.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presented {

@@ -13,62 +13,92 @@
 //! ```
 //!
 //! ## HTTP interface
+//! Every body below is a type of `boardcheck-api` (named before its JSON shape), shared with
+//! the lane's client; the console's scripts read them as TypeScript,
+//! `crates/api/bindings/api.d.ts`.
+//!
 //! Public: `GET /` (console page), `GET /login`, `GET /static/{file}`, `GET /kiosk/{lane}`
-//! (kiosk page), `GET /kiosk/{lane}/events` (SSE, event `kiosk`, data
+//! (kiosk page), `GET /kiosk/{lane}/events` (SSE, event `kiosk`, data a KioskState
 //! `{"state":"idle"|"pass"|"see_staff","zh":…,"en":…,"at":unix}` — never a score, never a
 //! name), `GET /metrics` (Prometheus text), `GET /healthz`.
 //!
 //! Staff API: a session cookie (`boardcheck_session`, HttpOnly, SameSite=Strict) from
 //! `POST /api/login`; every state change also carries the session's CSRF token in the
 //! `X-CSRF-Token` header. No session → 401, no or wrong CSRF token → 403, role too low → 403.
-//! Errors are `{"error": "…"}`.
-//! - `POST /api/login` `{"staff","password"}` → `{"staff","role","csrf"}`; 401 wrong; 429 when
-//!   throttled (`Retry-After`).
-//! - `POST /api/logout` → 204. `GET /api/session` → `{"staff","role","csrf"}`.
-//! - `GET /api/lanes` → `[{"lane","gate","trips","health":{"camera":"up"|"down"|"unknown","fps",
-//!   "frames","dropped","last_seen"},"last_decisions":[LaneEvent]}]`.
-//! - `GET /api/stream` → SSE: `decision` (a LaneEvent: `{"id","at","lane","outcome","method",
-//!   "ticket","trip","gate","reason","manual_check","staff","kiosk":{"pass","zh","en"}}`),
-//!   `manual` (`{"pending":n}`: refetch the queue), `health` (`{"lane","health"}`),
-//!   `board` (`{"trip"}`: refetch the manifest board).
-//! - `GET /api/manual` → pending checks `[{"id","created_at","lane","reason","ticket":null|
-//!   {"id","trip_id","seat","name","document_type","document_masked","child","state",
-//!   "has_template","enrol_issue","has_photo"},"trip":null|{"id","route","departure","gate"}}]`; `GET /api/manual/{id}/photo` → the
-//!   manifest ID photo (JPEG) or 404.
-//! - `POST /api/manual/{id}` `{"approve":bool,"reason":"…","ticket":"…"?}` → the Decision;
-//!   `ticket` names the passenger's ticket when the check had none (a face with no match).
-//! - `GET /api/trips` → trips boarding now and next, with counts; `GET
+//! Errors are `{"error": "…"}` (ErrorAnswer).
+//! - `POST /api/login` `{"staff","password"}` → StaffSession `{"staff","role","csrf"}`; 401
+//!   wrong; 429 when throttled (`Retry-After`).
+//! - `POST /api/logout` → 204. `GET /api/session` → StaffSession `{"staff","role","csrf"}`.
+//! - `GET /api/lanes` → LaneViews `[{"lane","gate","trips","health":{"camera":"up"|"down"|
+//!   "unknown","fps","frames","dropped","last_seen"},"last_decisions":[LaneEvent]}]`.
+//! - `GET /api/stream` → SSE (StreamEvent): `decision` (a LaneEvent: `{"id","at","lane",
+//!   "outcome","method","ticket","trip","gate","reason","manual_check","staff","kiosk":{"pass",
+//!   "zh","en"}}`), `manual` (`{"pending":n}`: refetch the queue), `health` (`{"lane",
+//!   "health"}`), `board` (`{"trip"}`: refetch the manifest board).
+//! - `GET /api/manual` → pending checks, ManualItems `[{"id","created_at","lane","reason",
+//!   "ticket":null|{"id","trip_id","seat","name","document_type","document_masked","child",
+//!   "state","has_template","enrol_issue","has_photo"},"trip":null|{"id","route","departure",
+//!   "gate"}}]`; `GET /api/manual/{id}/photo` → the manifest ID photo (JPEG) or 404.
+//! - `POST /api/manual/{id}` ResolveRequest `{"approve":bool,"reason":"…","ticket":"…"?}` →
+//!   the Decision; `ticket` names the passenger's ticket when the check had none (a face with
+//!   no match).
+//! - `GET /api/trips` → trips boarding now and next, with counts (TripViews); `GET
 //!   /api/trips/{id}/passengers?q=…` → the manifest board of one trip (search by seat, name or
 //!   masked document number).
-//! - Reports (supervisor): `GET /api/reports/day?date=YYYY-MM-DD`, `/api/reports/trip/{id}`,
-//!   `/api/reports/month?month=YYYY-MM`; `&format=csv` for CSV; `/api/reports/day/chart.svg`,
+//! - Reports (supervisor): `GET /api/reports/day?date=YYYY-MM-DD` and
+//!   `/api/reports/trip/{id}` (a Report each), `/api/reports/month?month=YYYY-MM` (a
+//!   MonthReport); `&format=csv` for CSV; `/api/reports/day/chart.svg`,
 //!   `/api/reports/month/chart.svg` for charts.
 //!
 //! Lane API (`Authorization: Bearer <lane token>`; a lane token is never a staff session):
-//! - `POST /api/lane/observe` `{"track","model","observations":[{"spoof","embedding"}]}` →
-//!   `{"decision": Decision|null}` (null: keep looking); `model` is the lane's embedder id;
-//!   `spoof` is null while the anti-spoofing verdict is still being computed.
-//! - `POST /api/lane/ticket` `{"presented":{"qr":"…"}|{"id_card":{"document_number",
-//!   "chip_embedding"}},"model","observations"}` → `{"decision": Decision}`: ticket + face.
-//! - `POST /api/lane/health` `{"camera":"up"|"down","fps","frames","dropped"}` → 204.
-//! - `GET /api/lane/results?after=ID` → long-polls (≤ 20 s) for staff resolutions of this
-//!   lane's manual checks: `{"last":ID,"decisions":[Decision]}`.
+//! - `POST /api/lane/observe` ObserveRequest `{"track","model","observations":[{"spoof",
+//!   "embedding"}]}` → DecisionAnswer `{"decision": Decision|null}` (null: keep looking);
+//!   `model` is the lane's embedder id; `spoof` is null while the anti-spoofing verdict is
+//!   still being computed.
+//! - `POST /api/lane/ticket` TicketRequest `{"presented":{"qr":"…"}|{"id_card":
+//!   {"document_number","chip_embedding"}},"model","observations"}` → DecisionAnswer
+//!   `{"decision": Decision}`: ticket + face.
+//! - `POST /api/lane/health` HealthReport `{"camera":"up"|"down","fps","frames","dropped"?,
+//!   "samples":[{"stage","ms"}]}` → 204; `dropped` is absent when the lane does not count
+//!   drops.
+//! - `GET /api/lane/results?after=ID` → long-polls (≤ 20 s; `&wait=false`: answers at once)
+//!   for staff resolutions of this lane's manual checks: Results `{"last":ID,
+//!   "decisions":[Decision]}`.
+//!
+//! ## What it owns, and what it must never import
+//! This crate owns the service: its configuration, who may call it, the state behind the API,
+//! the HTTP routes and pages, reports and metrics. It decides through the boarding core
+//! (`boardcheck-core`) and speaks the types of `boardcheck-api`. It must never import the lane
+//! (`boardcheck-lane`: lanes are its clients, over HTTP only), the vision core
+//! (`boardcheck-vision`: the service runs no model; it compares the embeddings lanes send), or the
+//! evaluation harness (`boardcheck-eval`).
 //!
 //! ## Modules
 //! - [`config`] — `station.toml`.
-//! - [`auth`] — password hashes, sessions and CSRF tokens, login throttling, lane tokens.
-//! - [`station`] — the state and operations behind the API (store, lanes, hub), no HTTP.
+//! - [`auth`] — password hashes, sessions and CSRF tokens, login throttling, token digests.
+//! - [`station`] — the [`station::Station`] facade behind the API (no HTTP): decides on a
+//!   lane's behalf, resolves manual checks, answers the console's reads.
+//! - [`lanes`] — the lanes it accepts: tokens, health, last decisions, kiosk state, cached
+//!   candidates.
+//! - [`resolutions`] — staff resolutions waiting for their lanes to collect them.
+//! - [`hub`] — the broadcast of live events to consoles, kiosks and waiting lanes.
+//! - [`follower`] — follows the event log into the hub, the lanes' state and the metrics.
 //! - [`http`] — routes, callers (staff, supervisor, lane), answers; [`pages`]: the web pages.
 //! - [`reports`] — per-trip, per-day and monthly figures, CSV and SVG charts.
 //! - [`metrics`] — the Prometheus registry.
+//! - [`error`] — the service's error type.
 
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod follower;
 pub mod http;
+pub mod hub;
+pub mod lanes;
 pub mod metrics;
 pub mod pages;
 pub mod reports;
+pub mod resolutions;
 pub mod station;
 
 use std::path::Path;
@@ -81,4 +111,10 @@ pub fn serve(config_path: &Path) -> Result<()> {
     let station = station::Station::open(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::io("<async runtime>", e))?;
     runtime.block_on(http::serve(station))
+}
+
+/// A lock whose holder panicked still guards whole values: every writer here replaces or
+/// pushes in one step, so what it holds is consistent.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

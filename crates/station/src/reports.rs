@@ -13,105 +13,76 @@
 
 use std::path::PathBuf;
 
+use crate::error::{Error, Result};
+use boardcheck_api::{MonthDay, MonthReport, Report, Tally, Totals, TripReportRow};
+use boardcheck_core::manifest::store::{Store, TripCounts};
+use boardcheck_core::manifest::Trip;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use serde::Serialize;
-
-use crate::error::{Error, Result};
-use boardcheck_core::manifest::store::{Store, TripCounts};
-use boardcheck_core::manifest::Trip;
 
 const REFUSED: &str = "manual_check_refused";
 const SPOOF: &str = "spoof_suspected";
 
-/// Boarding figures of a trip, a day or a period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Tally {
-    /// Tickets not refunded.
-    pub passengers: i64,
-    pub boarded_face: i64,
-    pub boarded_ticket_face: i64,
-    pub boarded_manual: i64,
-    pub not_boarded: i64,
-    pub refunded: i64,
-    /// Manual checks staff refused.
-    pub refusals: i64,
-    pub spoof_suspected: i64,
-    /// Share of boarded passengers that did not board by face alone; 0 when none boarded.
-    pub fallback_rate: f64,
-    /// Share of boarded passengers that boarded by face alone; 0 when none boarded.
-    pub face_rate: f64,
-}
-
-impl Tally {
-    fn new(counts: TripCounts, refusals: i64, spoof_suspected: i64) -> Tally {
-        let boarded = counts.boarded_face + counts.boarded_ticket_face + counts.boarded_manual;
-        let share = |part: i64| if boarded == 0 { 0.0 } else { part as f64 / boarded as f64 };
-        Tally {
-            passengers: counts.passengers,
-            boarded_face: counts.boarded_face,
-            boarded_ticket_face: counts.boarded_ticket_face,
-            boarded_manual: counts.boarded_manual,
-            not_boarded: counts.passengers - boarded,
-            refunded: counts.refunded,
-            refusals,
-            spoof_suspected,
-            fallback_rate: share(boarded - counts.boarded_face),
-            face_rate: share(counts.boarded_face),
-        }
-    }
-
-    fn counts(&self) -> TripCounts {
-        TripCounts {
-            passengers: self.passengers,
-            boarded_face: self.boarded_face,
-            boarded_ticket_face: self.boarded_ticket_face,
-            boarded_manual: self.boarded_manual,
-            refunded: self.refunded,
-        }
-    }
-
-    /// Counts added up, rates worked out again from the sums (not averaged).
-    fn sum(tallies: impl IntoIterator<Item = Tally>) -> Tally {
-        tallies.into_iter().fold(Tally::default(), |a, b| {
-            let (x, y) = (a.counts(), b.counts());
-            let counts = TripCounts {
-                passengers: x.passengers + y.passengers,
-                boarded_face: x.boarded_face + y.boarded_face,
-                boarded_ticket_face: x.boarded_ticket_face + y.boarded_ticket_face,
-                boarded_manual: x.boarded_manual + y.boarded_manual,
-                refunded: x.refunded + y.refunded,
-            };
-            Tally::new(counts, a.refusals + b.refusals, a.spoof_suspected + b.spoof_suspected)
-        })
-    }
-
-    /// The chart's stack: face, ticket + face, manual, not boarded.
-    fn stack(&self) -> [i64; 4] {
-        [self.boarded_face, self.boarded_ticket_face, self.boarded_manual, self.not_boarded]
-    }
-
-    fn csv_cells(&self) -> Vec<String> {
-        let counts = [
-            self.passengers,
-            self.boarded_face,
-            self.boarded_ticket_face,
-            self.boarded_manual,
-            self.not_boarded,
-            self.refunded,
-            self.refusals,
-            self.spoof_suspected,
-        ];
-        let rates = [self.fallback_rate, self.face_rate];
-        counts.iter().map(i64::to_string).chain(rates.iter().map(|r| format!("{r:.3}"))).collect()
+/// The tally of `counts` with the refusals and suspected spoofs.
+fn tally(counts: TripCounts, refusals: i64, spoof_suspected: i64) -> Tally {
+    let boarded = counts.boarded_face + counts.boarded_ticket_face + counts.boarded_manual;
+    let share = |part: i64| if boarded == 0 { 0.0 } else { part as f64 / boarded as f64 };
+    Tally {
+        passengers: counts.passengers,
+        boarded_face: counts.boarded_face,
+        boarded_ticket_face: counts.boarded_ticket_face,
+        boarded_manual: counts.boarded_manual,
+        not_boarded: counts.passengers - boarded,
+        refunded: counts.refunded,
+        refusals,
+        spoof_suspected,
+        fallback_rate: share(boarded - counts.boarded_face),
+        face_rate: share(counts.boarded_face),
     }
 }
 
-/// [`Tally::csv_cells`]' header.
+fn counts_of(t: &Tally) -> TripCounts {
+    TripCounts {
+        passengers: t.passengers,
+        boarded_face: t.boarded_face,
+        boarded_ticket_face: t.boarded_ticket_face,
+        boarded_manual: t.boarded_manual,
+        refunded: t.refunded,
+    }
+}
+
+/// Counts added up, rates worked out again from the sums (not averaged).
+fn sum(tallies: impl IntoIterator<Item = Tally>) -> Tally {
+    tallies.into_iter().fold(Tally::default(), |a, b| {
+        let (x, y) = (counts_of(&a), counts_of(&b));
+        let counts = TripCounts {
+            passengers: x.passengers + y.passengers,
+            boarded_face: x.boarded_face + y.boarded_face,
+            boarded_ticket_face: x.boarded_ticket_face + y.boarded_ticket_face,
+            boarded_manual: x.boarded_manual + y.boarded_manual,
+            refunded: x.refunded + y.refunded,
+        };
+        tally(counts, a.refusals + b.refusals, a.spoof_suspected + b.spoof_suspected)
+    })
+}
+
+/// The chart's stack: face, ticket + face, manual, not boarded.
+fn stack(t: &Tally) -> [i64; 4] {
+    [t.boarded_face, t.boarded_ticket_face, t.boarded_manual, t.not_boarded]
+}
+
+fn csv_cells(t: &Tally) -> Vec<String> {
+    let counts =
+        [t.passengers, t.boarded_face, t.boarded_ticket_face, t.boarded_manual, t.not_boarded, t.refunded, t.refusals, t.spoof_suspected];
+    let rates = [t.fallback_rate, t.face_rate];
+    counts.iter().map(i64::to_string).chain(rates.iter().map(|r| format!("{r:.3}"))).collect()
+}
+
+/// [`csv_cells`]' header.
 const TALLY_COLUMNS: [&str; 10] = [
     "passengers",
     "boarded_face",
@@ -125,69 +96,26 @@ const TALLY_COLUMNS: [&str; 10] = [
     "face_rate",
 ];
 
-/// One trip's line of a report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TripReportRow {
-    pub trip: String,
-    pub route: String,
-    /// Scheduled departure, unix seconds.
-    pub departure: i64,
-    pub gate: String,
-    #[serde(flatten)]
-    pub tally: Tally,
-}
-
-/// A period's figures: how many trips departed, and their tally.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Totals {
-    pub trips: usize,
-    #[serde(flatten)]
-    pub tally: Tally,
-}
-
-/// The trips of a day (or one trip) with their totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
-    /// `YYYY-MM-DD` for a day, the trip id for a trip.
-    pub period: String,
-    pub trips: Vec<TripReportRow>,
-    pub totals: Totals,
-    /// The zone the CSV writes departures in.
-    #[serde(skip)]
+/// A report, and the zone its CSV writes departures in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZonedReport {
+    pub figures: Report,
     zone: TimeZone,
 }
 
-/// One day of the monthly summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MonthDay {
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    #[serde(flatten)]
-    pub totals: Totals,
-}
-
-/// The monthly pilot-progress summary: every day of the month, then the month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MonthReport {
-    /// `YYYY-MM`.
-    pub month: String,
-    pub days: Vec<MonthDay>,
-    pub totals: Totals,
-}
-
 /// The trips departing on `date` (local to `tz`), with the day's totals.
-pub fn day_report(store: &Store, date: Date, tz: &TimeZone) -> Result<Report> {
+pub fn day_report(store: &Store, date: Date, tz: &TimeZone) -> Result<ZonedReport> {
     let (from, to) = day_bounds(date, tz)?;
     let (trips, totals) = day_figures(store, from, to)?;
-    Ok(Report { period: date.to_string(), trips, totals, zone: tz.clone() })
+    Ok(ZonedReport { figures: Report { period: date.to_string(), trips, totals }, zone: tz.clone() })
 }
 
 /// One trip's figures; None when there is no such trip. Departures are written in UTC.
-pub fn trip_report(store: &Store, trip_id: &str) -> Result<Option<Report>> {
+pub fn trip_report(store: &Store, trip_id: &str) -> Result<Option<ZonedReport>> {
     let Some(trip) = store.trip(trip_id)? else { return Ok(None) };
     let row = trip_row(store, trip)?;
     let totals = Totals { trips: 1, tally: row.tally };
-    Ok(Some(Report { period: trip_id.to_string(), trips: vec![row], totals, zone: TimeZone::UTC }))
+    Ok(Some(ZonedReport { figures: Report { period: trip_id.to_string(), trips: vec![row], totals }, zone: TimeZone::UTC }))
 }
 
 /// The monthly summary of `year`-`month`, days local to `tz`.
@@ -201,64 +129,64 @@ pub fn month_report(store: &Store, year: i16, month: i8, tz: &TimeZone) -> Resul
             Ok(MonthDay { date: date.to_string(), totals })
         })
         .collect::<Result<Vec<_>>>()?;
-    let totals = Totals { trips: days.iter().map(|d| d.totals.trips).sum(), tally: Tally::sum(days.iter().map(|d| d.totals.tally)) };
+    let totals = Totals { trips: days.iter().map(|d| d.totals.trips).sum(), tally: sum(days.iter().map(|d| d.totals.tally)) };
     Ok(MonthReport { month: format!("{year:04}-{month:02}"), days, totals })
 }
 
-impl Report {
+impl ZonedReport {
     /// One line per trip, then a `total` line.
     pub fn to_csv(&self) -> Result<String> {
         let header = ["trip", "route", "departure", "gate"].into_iter().chain(TALLY_COLUMNS);
         let mut csv = Csv::new(header)?;
-        for row in &self.trips {
+        for row in &self.figures.trips {
             let departure = local_time(row.departure, &self.zone);
             csv.row(
-                [text_cell(&row.trip), text_cell(&row.route), departure, text_cell(&row.gate)].into_iter().chain(row.tally.csv_cells()),
+                [text_cell(&row.trip), text_cell(&row.route), departure, text_cell(&row.gate)].into_iter().chain(csv_cells(&row.tally)),
             )?;
         }
-        csv.row(["total".to_string(), String::new(), String::new(), String::new()].into_iter().chain(self.totals.tally.csv_cells()))?;
+        csv.row(
+            ["total".to_string(), String::new(), String::new(), String::new()].into_iter().chain(csv_cells(&self.figures.totals.tally)),
+        )?;
         csv.finish()
     }
 
     /// Stacked bars per trip: face, ticket + face, manual, not boarded.
     pub fn chart_svg(&self) -> Result<String> {
-        let bars: Vec<(String, [i64; 4])> = self.trips.iter().map(|r| (r.trip.clone(), r.tally.stack())).collect();
-        stacked_bars_svg(&format!("Boarding {}", self.period), &bars)
+        let bars: Vec<(String, [i64; 4])> = self.figures.trips.iter().map(|r| (r.trip.clone(), stack(&r.tally))).collect();
+        stacked_bars_svg(&format!("Boarding {}", self.figures.period), &bars)
     }
 }
 
-impl MonthReport {
-    /// One line per day, then a `total` line.
-    pub fn to_csv(&self) -> Result<String> {
-        let mut csv = Csv::new(["date", "trips"].into_iter().chain(TALLY_COLUMNS))?;
-        for day in &self.days {
-            csv.row([day.date.clone(), day.totals.trips.to_string()].into_iter().chain(day.totals.tally.csv_cells()))?;
-        }
-        csv.row(["total".to_string(), self.totals.trips.to_string()].into_iter().chain(self.totals.tally.csv_cells()))?;
-        csv.finish()
+/// The monthly summary as CSV: one line per day, then a `total` line.
+pub fn month_csv(report: &MonthReport) -> Result<String> {
+    let mut csv = Csv::new(["date", "trips"].into_iter().chain(TALLY_COLUMNS))?;
+    for day in &report.days {
+        csv.row([day.date.clone(), day.totals.trips.to_string()].into_iter().chain(csv_cells(&day.totals.tally)))?;
     }
+    csv.row(["total".to_string(), report.totals.trips.to_string()].into_iter().chain(csv_cells(&report.totals.tally)))?;
+    csv.finish()
+}
 
-    /// Stacked bars per day of the month: face, ticket + face, manual, not boarded.
-    pub fn chart_svg(&self) -> Result<String> {
-        let bars: Vec<(String, [i64; 4])> =
-            self.days.iter().map(|d| (d.date.rsplit('-').next().unwrap_or_default().to_string(), d.totals.tally.stack())).collect();
-        stacked_bars_svg(&format!("Face boarding pilot {}", self.month), &bars)
-    }
+/// The monthly summary as stacked bars per day: face, ticket + face, manual, not boarded.
+pub fn month_chart_svg(report: &MonthReport) -> Result<String> {
+    let bars: Vec<(String, [i64; 4])> =
+        report.days.iter().map(|d| (d.date.rsplit('-').next().unwrap_or_default().to_string(), stack(&d.totals.tally))).collect();
+    stacked_bars_svg(&format!("Face boarding pilot {}", report.month), &bars)
 }
 
 /// The rows and totals of the trips departing in `[from, to]`, with the refusals and suspected
 /// spoofs of that time.
 fn day_figures(store: &Store, from: i64, to: i64) -> Result<(Vec<TripReportRow>, Totals)> {
     let rows = store.all_trips_between(from, to)?.into_iter().map(|trip| trip_row(store, trip)).collect::<Result<Vec<_>>>()?;
-    let counts = Tally::sum(rows.iter().map(|r| r.tally)).counts();
-    let tally = Tally::new(counts, store.count_events_between(REFUSED, from, to)?, store.count_events_between(SPOOF, from, to)?);
+    let counts = counts_of(&sum(rows.iter().map(|r| r.tally)));
+    let tally = tally(counts, store.count_events_between(REFUSED, from, to)?, store.count_events_between(SPOOF, from, to)?);
     let totals = Totals { trips: rows.len(), tally };
     Ok((rows, totals))
 }
 
 fn trip_row(store: &Store, trip: Trip) -> Result<TripReportRow> {
     let counts = store.boarding_counts(&trip.id)?;
-    let tally = Tally::new(counts, store.count_trip_events(&trip.id, REFUSED)?, store.count_trip_events(&trip.id, SPOOF)?);
+    let tally = tally(counts, store.count_trip_events(&trip.id, REFUSED)?, store.count_trip_events(&trip.id, SPOOF)?);
     Ok(TripReportRow { trip: trip.id, route: trip.route, departure: trip.departure, gate: trip.gate, tally })
 }
 
@@ -312,7 +240,7 @@ impl Csv {
 }
 
 const CHART_SIZE: (u32, u32) = (960, 480);
-/// The stack, bottom up, as [`Tally::stack`] orders it.
+/// The stack, bottom up, as [`stack`] orders it.
 const SERIES: [(&str, RGBColor); 4] = [
     ("face", RGBColor(46, 125, 50)),
     ("ticket + face", RGBColor(21, 101, 192)),
@@ -454,7 +382,7 @@ mod tests {
 
     fn tally(passengers: i64, board: [i64; 3], not_boarded: i64, refunded: i64, refusals: i64, spoofs: i64) -> Tally {
         let counts = TripCounts { passengers, boarded_face: board[0], boarded_ticket_face: board[1], boarded_manual: board[2], refunded };
-        let t = Tally::new(counts, refusals, spoofs);
+        let t = super::tally(counts, refusals, spoofs);
         assert_eq!(t.not_boarded, not_boarded, "the fixture's arithmetic");
         t
     }
@@ -462,7 +390,7 @@ mod tests {
     #[test]
     fn day_report_counts_each_trip_and_every_event_of_the_day() {
         let (_dir, store) = station();
-        let report = day_report(&store, jiff::civil::date(2025, 10, 9), &shanghai()).expect("reports");
+        let report = day_report(&store, jiff::civil::date(2025, 10, 9), &shanghai()).expect("reports").figures;
         assert_eq!(report.period, "2025-10-09");
         let ids: Vec<&str> = report.trips.iter().map(|r| r.trip.as_str()).collect();
         assert_eq!(ids, ["G1", "G2"]);
@@ -475,7 +403,7 @@ mod tests {
         assert_eq!(report.totals, Totals { trips: 2, tally: tally(6, [2, 1, 1], 2, 1, 2, 2) });
         assert!((report.totals.tally.face_rate - 0.5).abs() < 1e-9);
 
-        let empty = day_report(&store, jiff::civil::date(2025, 10, 1), &shanghai()).expect("reports");
+        let empty = day_report(&store, jiff::civil::date(2025, 10, 1), &shanghai()).expect("reports").figures;
         assert!(empty.trips.is_empty());
         assert_eq!(empty.totals, Totals::default(), "no boarding: rates are 0, not NaN");
     }
@@ -487,9 +415,9 @@ mod tests {
         assert_eq!(store.purge(MORNING + 20_000, 3600).expect("purges").trips, 2);
         let after = trip_report(&store, "G1").expect("reports").expect("exists");
         assert_eq!(after, before);
-        assert_eq!(after.totals, Totals { trips: 1, tally: tally(4, [1, 1, 1], 1, 1, 1, 1) });
+        assert_eq!(after.figures.totals, Totals { trips: 1, tally: tally(4, [1, 1, 1], 1, 1, 1, 1) });
         let day = day_report(&store, jiff::civil::date(2025, 10, 9), &shanghai()).expect("reports");
-        assert_eq!(day.trips.len(), 2, "purged trips still appear");
+        assert_eq!(day.figures.trips.len(), 2, "purged trips still appear");
         assert_eq!(trip_report(&store, "G404").expect("reports"), None);
     }
 
@@ -530,7 +458,7 @@ mod tests {
         let trip = trip_report(&store, "G3").expect("reports").expect("exists").to_csv().expect("writes");
         assert!(trip.lines().nth(1).is_some_and(|l| l.contains(",2025-10-10T00:00:00+00:00,")), "a trip report is in UTC: {trip}");
 
-        let month = month_report(&store, 2025, 10, &shanghai()).expect("reports").to_csv().expect("writes");
+        let month = month_csv(&month_report(&store, 2025, 10, &shanghai()).expect("reports")).expect("writes");
         let lines: Vec<&str> = month.lines().collect();
         assert!(lines[0].starts_with("date,trips,passengers,boarded_face,"), "{}", lines[0]);
         assert_eq!(lines[9], "2025-10-09,2,6,2,1,1,2,1,2,2,0.500,0.500");
@@ -554,7 +482,7 @@ mod tests {
             assert!(day.contains(&format!("\n{text}\n</text>")), "{text} missing: {day}");
         }
         assert_eq!(day.matches("<text").count(), day.matches("</text>").count());
-        let month = month_report(&store, 2025, 10, &shanghai()).expect("reports").chart_svg().expect("draws");
+        let month = month_chart_svg(&month_report(&store, 2025, 10, &shanghai()).expect("reports")).expect("draws");
         assert!(month.starts_with("<svg") && month.contains("Face boarding pilot 2025-10") && month.contains("\n31\n</text>"), "{month}");
         let empty = day_report(&store, jiff::civil::date(2025, 10, 1), &shanghai()).expect("reports").chart_svg().expect("draws");
         assert!(empty.starts_with("<svg"));

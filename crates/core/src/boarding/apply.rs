@@ -14,6 +14,7 @@ use crate::manifest::{Method, TicketRecord, TicketState, Trip};
 use crate::ticket::{self, IssuerKeys};
 
 /// A recorded decision, as the lane reports it (the kiosk shows only [`super::kiosk::view`]).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     /// boarded, already_boarded, wrong_bus, not_on_manifest, ticket_invalid, spoof_suspected,

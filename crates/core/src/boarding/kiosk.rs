@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::Decision;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KioskView {
     pub pass: bool,

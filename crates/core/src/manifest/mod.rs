@@ -20,6 +20,7 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 /// A departure.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trip {
     pub id: String,
@@ -30,6 +31,7 @@ pub struct Trip {
 }
 
 /// Identity document kinds, as the ticketing export names them.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentType {
@@ -42,6 +44,7 @@ pub enum DocumentType {
 }
 
 /// Where a ticket stands.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketState {
@@ -64,6 +67,7 @@ pub struct NewTicket {
 }
 
 /// A stored ticket, without its template.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TicketRecord {
     pub id: String,
@@ -83,6 +87,7 @@ pub struct TicketRecord {
 }
 
 /// How a passenger boarded (or was checked).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
@@ -92,6 +97,7 @@ pub enum Method {
 }
 
 /// What a staff account may do on the console.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

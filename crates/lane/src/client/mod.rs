@@ -1,18 +1,19 @@
-//! The lane's side of the station service: a [`Decider`] that sends each track's observations
-//! to the service and gets the decision back, the lane's health reports, and the long-poll for
-//! staff resolutions of its manual checks.
+//! The lane's side of the station service: [`ServiceClient`] speaks its lane API with the
+//! types of `boardcheck-api`; [`ServiceDecider`] decides each track through it; the
+//! [`workers`] report the lane's health and deliver staff resolutions beside the pipeline.
+
+pub mod workers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Serialize;
 
 use crate::decider::Decider;
 use crate::error::{Error, Result};
-use boardcheck_api::StageSample;
+use boardcheck_api::{DecisionAnswer, ErrorAnswer, HealthReport, ObserveRequest, Results, ResultsQuery, TicketRequest};
 use boardcheck_core::boarding::Decision;
 use boardcheck_core::decider::{Observation, Presented};
 
@@ -38,21 +39,35 @@ impl ServiceClient {
         Error::Service { url: self.url.clone(), reason: reason.into() }
     }
 
-    fn call<T: DeserializeOwned>(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Result<Option<T>> {
-        let url = format!("{}{path}", self.url);
-        let auth = format!("Bearer {}", self.token);
-        let sent = match body {
-            Some(body) => self.agent.post(&url).header("Authorization", &auth).send_json(&body),
-            None => self.agent.get(&url).header("Authorization", &auth).call(),
-        };
+    fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<Option<T>> {
+        let sent = self.agent.post(format!("{}{path}", self.url)).header("Authorization", self.bearer()).send_json(body);
+        self.answer("POST", path, sent)
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        let sent = self.agent.get(format!("{}{path}", self.url)).header("Authorization", self.bearer()).call();
+        self.answer("GET", path, sent)
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// The answer's body (`None`: 204), or the service's reason for refusing.
+    fn answer<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Option<T>> {
         let mut response = sent.map_err(|e| self.fail(format!("{method} {path}: {e}")))?;
         let status = response.status().as_u16();
         if status == 204 {
             return Ok(None);
         }
         if !(200..300).contains(&status) {
-            let said = response.body_mut().read_json::<serde_json::Value>().ok();
-            let why = said.as_ref().and_then(|v| v["error"].as_str()).unwrap_or("no reason given").to_string();
+            let said = response.body_mut().read_json::<ErrorAnswer>().ok();
+            let why = said.map_or_else(|| "no reason given".to_string(), |a| a.error);
             return Err(self.fail(format!("{method} {path}: HTTP {status}: {why}")));
         }
         response.body_mut().read_json::<T>().map(Some).map_err(|e| self.fail(format!("{method} {path}: unreadable answer: {e}")))
@@ -60,41 +75,31 @@ impl ServiceClient {
 
     /// The decision on one track's observations so far (`None`: keep looking).
     pub fn observe(&self, track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
-        let body = json!({ "track": track, "model": self.model, "observations": observations });
-        self.decision("/api/lane/observe", body)
+        let body = ObserveRequest { track, model: self.model.clone(), observations: observations.to_vec() };
+        self.decision("/api/lane/observe", &body)
     }
 
     /// The decision on a presented ticket with the observations of the face at the lane.
     pub fn present(&self, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
-        let body = json!({ "presented": presented, "model": self.model, "observations": observations });
-        self.decision("/api/lane/ticket", body)
+        let body = TicketRequest { presented: presented.clone(), model: self.model.clone(), observations: observations.to_vec() };
+        self.decision("/api/lane/ticket", &body)
     }
 
-    fn decision(&self, path: &str, body: serde_json::Value) -> Result<Option<Decision>> {
-        #[derive(Deserialize)]
-        struct Answer {
-            decision: Option<Decision>,
-        }
-        let answer: Option<Answer> = self.call("POST", path, Some(body))?;
+    fn decision(&self, path: &str, body: &impl Serialize) -> Result<Option<Decision>> {
+        let answer: Option<DecisionAnswer> = self.post(path, body)?;
         Ok(answer.and_then(|a| a.decision))
     }
 
-    pub fn report_health(&self, camera_up: bool, fps: f64, frames: u64, samples: &[StageSample]) -> Result<()> {
-        let body = json!({ "camera": if camera_up { "up" } else { "down" }, "fps": fps, "frames": frames, "samples": samples });
-        self.call::<serde_json::Value>("POST", "/api/lane/health", Some(body)).map(|_| ())
+    pub fn report_health(&self, report: &HealthReport) -> Result<()> {
+        self.post::<IgnoredAny>("/api/lane/health", report).map(drop)
     }
 
     /// Staff resolutions after number `after` (all kept, if `None`), waiting up to the
     /// service's long-poll time for one if `wait`; returns the new last number and them.
     pub fn results(&self, after: Option<u64>, wait: bool) -> Result<(u64, Vec<Decision>)> {
-        #[derive(Deserialize)]
-        struct Answer {
-            last: u64,
-            decisions: Vec<Decision>,
-        }
-        let after = after.unwrap_or_default();
-        let answer: Option<Answer> = self.call("GET", &format!("/api/lane/results?after={after}&wait={wait}"), None)?;
-        Ok(answer.map_or((after, Vec::new()), |a| (a.last, a.decisions)))
+        let query = ResultsQuery { after: after.unwrap_or_default(), wait };
+        let answer: Option<Results> = self.get(&format!("/api/lane/results?after={}&wait={}", query.after, query.wait))?;
+        Ok(answer.map_or((query.after, Vec::new()), |a| (a.last, a.decisions)))
     }
 }
 

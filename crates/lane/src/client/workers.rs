@@ -1,0 +1,144 @@
+//! The lane's threads beside the pipeline while it decides through the station service: one
+//! reports the lane's health every two seconds, one long-polls for staff resolutions of the
+//! lane's manual checks and hands them to the lane's outputs (the gate opens on an approval).
+//! [`Workers`] holds them: when the lane run ends it stops them and reports the camera down.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use super::ServiceClient;
+use crate::error::{Error, Result};
+use crate::outputs::DecisionSink;
+use crate::pipeline::stats::LiveStats;
+use crate::pipeline::LaneDecision;
+use boardcheck_api::{Camera, HealthReport};
+use boardcheck_core::boarding::kiosk;
+
+/// How often the lane reports its health.
+const HEALTH_EVERY: Duration = Duration::from_secs(2);
+/// How long to wait before asking again when the service cannot be reached.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// The running workers. Dropping them stops them too; [`Workers::finish`] also tells the
+/// service that the lane stopped.
+pub struct Workers {
+    client: ServiceClient,
+    live: Arc<LiveStats>,
+    /// Dropped to stop the workers: their receivers then disconnect.
+    stop: Option<Sender<()>>,
+    health: Option<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts both workers. `camera_up` is the camera's state as the source reports it,
+    /// `checks` which track each manual check came from, `sinks` where resolutions go.
+    pub fn start(
+        client: &ServiceClient,
+        live: Arc<LiveStats>,
+        camera_up: Arc<AtomicBool>,
+        checks: Arc<Mutex<HashMap<i64, u64>>>,
+        sinks: Vec<Box<dyn DecisionSink>>,
+    ) -> Result<Workers> {
+        let (stop, stopped) = crossbeam_channel::bounded(0);
+        let health = spawn("lane-health", {
+            let (client, live, stopped) = (client.clone(), live.clone(), stopped.clone());
+            move || report_health(&client, &live, &camera_up, &stopped)
+        })?;
+        // Not joined: a long-poll in flight ends within the service's wait (20 s), and then
+        // this worker sees the stop; nothing waits for it meanwhile.
+        spawn("lane-resolutions", {
+            let client = client.clone();
+            move || deliver_resolutions(&client, &checks, sinks, &stopped)
+        })?;
+        Ok(Workers { client: client.clone(), live, stop: Some(stop), health: Some(health) })
+    }
+
+    /// Stops the workers, then reports the camera down with the last stage times: the
+    /// source ended.
+    pub fn finish(mut self) {
+        self.stop();
+        let report = HealthReport { camera: Camera::Down, fps: 0.0, frames: self.live.frames(), dropped: None, samples: self.live.drain() };
+        if let Err(e) = self.client.report_health(&report) {
+            tracing::warn!(error = %e, "final health report not delivered");
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stop = None;
+        if let Some(health) = self.health.take() {
+            let _ = health.join(); // it only reports: a panic there has been logged already
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name.into()).spawn(work).map_err(|e| Error::io(format!("<{name} thread>"), e))
+}
+
+/// Every two seconds until stopped: camera state, frame rate and the stage times since the
+/// last report.
+fn report_health(client: &ServiceClient, live: &LiveStats, camera_up: &AtomicBool, stopped: &Receiver<()>) {
+    let mut last_frames = live.frames();
+    while stopped.recv_timeout(HEALTH_EVERY) == Err(RecvTimeoutError::Timeout) {
+        let frames = live.frames();
+        let fps = (frames - last_frames) as f64 / HEALTH_EVERY.as_secs_f64();
+        last_frames = frames;
+        let camera = if camera_up.load(Ordering::Relaxed) { Camera::Up } else { Camera::Down };
+        let report = HealthReport { camera, fps, frames, dropped: None, samples: live.drain() };
+        if let Err(e) = client.report_health(&report) {
+            tracing::warn!(error = %e, "health report not delivered");
+        }
+    }
+}
+
+/// Staff resolutions of this lane's manual checks, to `sinks` as they arrive, until stopped.
+fn deliver_resolutions(
+    client: &ServiceClient,
+    checks: &Mutex<HashMap<i64, u64>>,
+    mut sinks: Vec<Box<dyn DecisionSink>>,
+    stopped: &Receiver<()>,
+) {
+    let started = Instant::now();
+    // What was resolved before this lane started is not news.
+    let mut after = client.results(None, false).map_or(0, |(last, _)| last);
+    while stopped.try_recv() == Err(TryRecvError::Empty) {
+        match client.results(Some(after), true) {
+            Ok((last, decisions)) => {
+                after = last;
+                for decision in decisions {
+                    let check = decision.manual_check.unwrap_or_default();
+                    let track = checks.lock().ok().and_then(|c| c.get(&check).copied()).unwrap_or_default();
+                    let lane_decision = LaneDecision {
+                        t: started.elapsed().as_secs_f64(),
+                        track,
+                        kiosk: kiosk::view(&decision),
+                        decision,
+                        latency_ms: 0.0,
+                    };
+                    for sink in sinks.iter_mut() {
+                        if let Err(e) = sink.emit(&lane_decision) {
+                            tracing::warn!(error = %e, "a staff resolution did not reach an output");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach the station service for staff resolutions; retrying");
+                if stopped.recv_timeout(RETRY) != Err(RecvTimeoutError::Timeout) {
+                    return;
+                }
+            }
+        }
+    }
+}

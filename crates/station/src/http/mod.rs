@@ -1,0 +1,154 @@
+//! The HTTP face of the station service: routes, who may call them, and how answers look.
+//! Handlers are thin: they check the caller (`callers`), hand the work to [`Station`] on a
+//! blocking thread (SQLite and argon2 are synchronous), and answer with the types of
+//! `boardcheck-api`.
+//!
+//! - `callers`: the staff, supervisor and lane extractors.
+//! - `staff`: login, logout, the session.
+//! - `console`: the console's reads and the manual-check queue.
+//! - `events`: the server-sent event streams, the console's and the kiosks'.
+//! - `reports`: the supervisors' reports as JSON, CSV and SVG.
+//! - `lane`: the lane API.
+
+mod callers;
+mod console;
+mod events;
+mod lane;
+mod reports;
+mod staff;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::header::{self, HeaderValue};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::error::Error;
+use crate::pages;
+use crate::station::{Refusal, Station};
+use boardcheck_api::ErrorAnswer;
+
+type Shared = Arc<Station>;
+
+pub fn router(station: Shared) -> Router {
+    Router::new()
+        .route("/", get(pages::console))
+        .route("/login", get(pages::login))
+        .route("/static/{file}", get(pages::asset))
+        .route("/kiosk/{lane}", get(pages::kiosk))
+        .route("/kiosk/{lane}/events", get(events::kiosk))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/api/login", post(staff::login))
+        .route("/api/logout", post(staff::logout))
+        .route("/api/session", get(staff::session))
+        .route("/api/lanes", get(console::lanes))
+        .route("/api/stream", get(events::console))
+        .route("/api/manual", get(console::manual_queue))
+        .route("/api/manual/{id}", post(console::resolve))
+        .route("/api/manual/{id}/photo", get(console::manual_photo))
+        .route("/api/trips", get(console::trips))
+        .route("/api/trips/{id}/passengers", get(console::passengers))
+        .route("/api/reports/day", get(reports::day))
+        .route("/api/reports/day/chart.svg", get(reports::day_chart))
+        .route("/api/reports/month", get(reports::month))
+        .route("/api/reports/month/chart.svg", get(reports::month_chart))
+        .route("/api/reports/trip/{id}", get(reports::trip))
+        .route("/api/lane/observe", post(lane::observe))
+        .route("/api/lane/ticket", post(lane::ticket))
+        .route("/api/lane/health", post(lane::health))
+        .route("/api/lane/results", get(lane::results))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(station)
+}
+
+/// Serves until ctrl-c.
+pub async fn serve(station: Shared) -> crate::error::Result<()> {
+    let addr = station.config.listen;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::io(format!("listen {addr}"), e))?;
+    tracing::info!(%addr, "station service listening");
+    eprintln!("boardcheck serve: console at http://{addr}/");
+    axum::serve(listener, router(station).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| Error::io(format!("serve {addr}"), e))
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let fixed = [
+        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn metrics(axum::extract::State(station): axum::extract::State<Shared>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], station.metrics.render())
+}
+
+/// An error answer: an [`ErrorAnswer`] with a status.
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError(status, message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorAnswer { error: self.1 })).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        tracing::error!(error = %e, "request failed");
+        // A locked or full database is the station's problem, and passing: try again.
+        let status = if matches!(e, Error::Core(boardcheck_core::Error::Database { .. })) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl From<boardcheck_core::Error> for ApiError {
+    fn from(e: boardcheck_core::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
+            Refusal::Conflict(m) => ApiError(StatusCode::CONFLICT, m),
+            Refusal::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            Refusal::Failed(e) => e.into(),
+        }
+    }
+}
+
+type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// Runs blocking station work off the async threads.
+async fn blocking<T: Send + 'static>(station: &Shared, f: impl FnOnce(&Station) -> T + Send + 'static) -> ApiResult<T> {
+    let station = station.clone();
+    tokio::task::spawn_blocking(move || f(&station))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("request worker failed: {e}")))
+}

@@ -1,0 +1,187 @@
+//! The lanes the service accepts: their tokens, and what it keeps about each while it runs —
+//! the last health report, the last decisions, what its kiosk shows, and the candidate
+//! templates it matches against (cached; reloaded as trips enter the boarding window).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::auth;
+use crate::config::LaneEntry;
+use crate::error::{Error, Result};
+use crate::lock;
+use boardcheck_api::{CameraStatus, Health, HealthReport, KioskState, LaneEvent, LaneView};
+use boardcheck_core::manifest::cache::{self, LaneManifest};
+use boardcheck_core::manifest::Trip;
+
+/// Decisions kept per lane for the console's lane cards.
+const LAST_DECISIONS: usize = 10;
+/// A lane's candidate templates are reloaded at least this often (trips enter the window).
+const MANIFEST_TTL: Duration = Duration::from_secs(15);
+/// A lane not heard from for this long shows as unknown.
+const LANE_SILENT: i64 = 30;
+
+/// Every lane of `station.toml`, by name.
+pub struct Lanes(HashMap<String, Lane>);
+
+/// One lane the service accepts.
+struct Lane {
+    entry: LaneEntry,
+    /// The digest of its bearer token.
+    token: [u8; 32],
+    live: Mutex<LaneLive>,
+}
+
+struct LaneLive {
+    /// The last report (its stage samples gone to the metrics) and when it came.
+    health: Option<(HealthReport, i64)>,
+    last: VecDeque<LaneEvent>,
+    kiosk: KioskState,
+    /// Candidates cached with when they were loaded and for which embedder.
+    manifest: Option<(Instant, String, Arc<LaneManifest>)>,
+}
+
+impl Lanes {
+    /// The configured lanes, each with its token (made on first start); kiosks idle since `now`.
+    pub fn open(entries: &[LaneEntry], now: i64) -> Result<Lanes> {
+        let mut lanes = HashMap::new();
+        for entry in entries {
+            let token = load_or_create_token(&entry.token_file)?;
+            let live = LaneLive { health: None, last: VecDeque::new(), kiosk: KioskState::idle(now), manifest: None };
+            lanes.insert(entry.name.clone(), Lane { entry: entry.clone(), token: auth::token_digest(&token), live: Mutex::new(live) });
+        }
+        Ok(Lanes(lanes))
+    }
+
+    /// The lane a bearer token belongs to.
+    pub fn for_token(&self, token: &str) -> Option<String> {
+        let digest = auth::token_digest(token);
+        self.0.values().find(|l| l.token == digest).map(|l| l.entry.name.clone())
+    }
+
+    pub fn contains(&self, lane: &str) -> bool {
+        self.0.contains_key(lane)
+    }
+
+    /// `lane`'s cached candidates made by embedder `model`, while fresh.
+    pub fn cached_manifest(&self, lane: &str, model: &str) -> Option<Arc<LaneManifest>> {
+        let live = lock(&self.0.get(lane)?.live);
+        let (loaded, cached_model, manifest) = live.manifest.as_ref()?;
+        (loaded.elapsed() < MANIFEST_TTL && cached_model == model).then(|| manifest.clone())
+    }
+
+    /// Caches `lane`'s candidates made by embedder `model`.
+    pub fn keep_manifest(&self, lane: &str, model: &str, manifest: Arc<LaneManifest>) {
+        if let Some(found) = self.0.get(lane) {
+            lock(&found.live).manifest = Some((Instant::now(), model.to_string(), manifest));
+        }
+    }
+
+    /// The trips among `station`'s (those boarding now) that `lane` boards.
+    pub fn served(&self, lane: &str, station: &[Trip]) -> HashSet<String> {
+        self.0.get(lane).map(|l| served_by(&l.entry, station)).unwrap_or_default()
+    }
+
+    /// Drops every cached manifest: ticket states changed.
+    pub fn forget_manifests(&self) {
+        for lane in self.0.values() {
+            lock(&lane.live).manifest = None;
+        }
+    }
+
+    /// Keeps `lane`'s report, received at `now`; its health as the console shows it, `None`
+    /// for an unknown lane.
+    pub fn report_health(&self, lane: &str, report: HealthReport, now: i64) -> Option<Health> {
+        let mut live = lock(&self.0.get(lane)?.live);
+        live.health = Some((report, now));
+        Some(health_of(live.health.as_ref(), now))
+    }
+
+    /// Every lane's card, sorted by name; `station` is the trips boarding now.
+    pub fn views(&self, station: &[Trip], now: i64) -> Vec<LaneView> {
+        let mut views: Vec<LaneView> = self
+            .0
+            .values()
+            .map(|lane| {
+                let mut trips: Vec<String> = served_by(&lane.entry, station).into_iter().collect();
+                trips.sort();
+                let live = lock(&lane.live);
+                LaneView {
+                    lane: lane.entry.name.clone(),
+                    gate: lane.entry.gate.clone(),
+                    trips,
+                    health: health_of(live.health.as_ref(), now),
+                    last_decisions: live.last.iter().rev().cloned().collect(),
+                }
+            })
+            .collect();
+        views.sort_by(|a, b| a.lane.cmp(&b.lane));
+        views
+    }
+
+    pub fn kiosk(&self, lane: &str) -> Option<KioskState> {
+        self.0.get(lane).map(|l| lock(&l.live).kiosk.clone())
+    }
+
+    /// Sets what `lane`'s kiosk shows; false for an unknown lane.
+    pub fn show(&self, lane: &str, kiosk: KioskState) -> bool {
+        self.0.get(lane).map(|l| lock(&l.live).kiosk = kiosk).is_some()
+    }
+
+    /// Adds a decision to its lane's card; false for an unknown lane.
+    pub fn remember(&self, event: LaneEvent) -> bool {
+        let Some(lane) = self.0.get(&event.lane) else { return false };
+        let mut live = lock(&lane.live);
+        live.last.push_back(event);
+        while live.last.len() > LAST_DECISIONS {
+            live.last.pop_front();
+        }
+        true
+    }
+}
+
+/// The trips among `station`'s that `lane` boards.
+fn served_by(lane: &LaneEntry, station: &[Trip]) -> HashSet<String> {
+    cache::served_trips(station, lane.gate.as_deref(), &lane.trips)
+}
+
+fn health_of(report: Option<&(HealthReport, i64)>, now: i64) -> Health {
+    match report {
+        None => Health { camera: CameraStatus::Unknown, fps: 0.0, frames: 0, dropped: 0, last_seen: None },
+        Some((r, seen)) => Health {
+            camera: if now - seen > LANE_SILENT { CameraStatus::Unknown } else { r.camera.into() },
+            fps: r.fps,
+            frames: r.frames,
+            dropped: r.dropped.unwrap_or_default(),
+            last_seen: Some(*seen),
+        },
+    }
+}
+
+/// A lane's token: read from its file, or made and written (mode 0600) on first start.
+fn load_or_create_token(path: &Path) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().len() >= 32 => Ok(text.trim().to_string()),
+        Ok(_) => Err(Error::Config {
+            path: path.to_path_buf(),
+            reason: "a lane token must be at least 32 characters (delete the file to have one made)".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = auth::random_token();
+            write_private(path, &token)?;
+            Ok(token)
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| Error::io(path, e))?;
+    writeln!(file, "{text}").map_err(|e| Error::io(path, e))
+}
