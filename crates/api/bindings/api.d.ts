@@ -136,6 +136,16 @@ trips: Array<string>, health: Health,
 last_decisions: Array<LaneEvent>, };
 
 /**
+ * A trip's counts for the manifest board, now. `passengers` (tickets not refunded) is
+ * `boarded + not_yet + manual_pending`; the `boarded_*` split comes from the `boarded` events.
+ */
+export type LiveCounts = { passengers: number, boarded: number, not_yet: number, 
+/**
+ * Valid tickets with a manual check waiting for staff.
+ */
+manual_pending: number, boarded_face: number, boarded_ticket_face: number, boarded_manual: number, refunded: number, };
+
+/**
  * `POST /api/login`.
  */
 export type LoginRequest = { staff: string, password: string, };
@@ -216,9 +226,31 @@ export type ObserveRequest = { track: number,
 model: string, observations: Array<Observation>, };
 
 /**
+ * One line of a trip's manifest board.
+ */
+export type Passenger = { ticket: string, seat: string, 
+/**
+ * None once purged.
+ */
+name: string | null, document_type: DocumentType, 
+/**
+ * None once purged.
+ */
+document_masked: string | null, child: boolean, status: PassengerStatus, 
+/**
+ * How the ticket boarded, from its `boarded` event.
+ */
+method: Method | null, boarded_at: number | null, };
+
+/**
  * `GET /api/trips/{id}/passengers` query: search by seat, name or masked document number.
  */
 export type PassengerQuery = { q?: string | null, };
+
+/**
+ * Where a passenger on the manifest board stands.
+ */
+export type PassengerStatus = "boarded" | "not_yet" | "manual" | "refunded";
 
 /**
  * A ticket shown at the lane.
@@ -384,7 +416,7 @@ export type TripView = {
 /**
  * Inside the boarding window now (else: next).
  */
-boarding: boolean, counts: Record<string, number>, id: string, route: string, 
+boarding: boolean, counts: LiveCounts, id: string, route: string, 
 /**
  * Scheduled departure, unix seconds.
  */

@@ -127,8 +127,6 @@ pub struct TripView {
     pub trip: Trip,
     /// Inside the boarding window now (else: next).
     pub boarding: bool,
-    // The store's counts carry no TypeScript declaration yet: all of them are numbers.
-    #[ts(type = "Record<string, number>")]
     pub counts: LiveCounts,
 }
 

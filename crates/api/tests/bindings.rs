@@ -65,6 +65,7 @@ fn generate() -> String {
     all.visit::<ResolveRequest>();
     all.visit::<TripView>();
     all.visit::<PassengerQuery>();
+    all.visit::<boardcheck_core::manifest::store::Passenger>();
     // reports
     all.visit::<Report>();
     all.visit::<MonthReport>();

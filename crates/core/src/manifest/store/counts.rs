@@ -29,6 +29,7 @@ pub struct TripCounts {
 
 /// A trip's counts for the manifest board, now. `passengers` (tickets not refunded) is
 /// `boarded + not_yet + manual_pending`; the `boarded_*` split comes from the `boarded` events.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LiveCounts {
     pub passengers: i64,

@@ -16,6 +16,7 @@ pub(super) const STATUS_SQL: &str = "CASE
     ELSE 'not_yet' END";
 
 /// Where a passenger on the manifest board stands.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PassengerStatus {
@@ -27,6 +28,7 @@ pub enum PassengerStatus {
 }
 
 /// One line of a trip's manifest board.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Passenger {
     pub ticket: String,
