@@ -1,7 +1,15 @@
+// @ts-check
 // Passenger display of one lane: pass, see staff, or the idle prompt. It shows only what the
 // server's `kiosk` events say (a state and two short texts): never a name, never a score.
-'use strict';
 
+import { keepStreaming } from './api.js';
+import { $ } from './dom.js';
+
+/** @typedef {import('../../../api/bindings/api').KioskState} KioskState */
+/** @typedef {import('../../../api/bindings/api').KioskEvent} KioskEvent */
+/** @typedef {Pick<KioskState, 'state' | 'zh' | 'en'>} Shown  what the display shows */
+
+/** @type {Shown} */
 const IDLE = { state: 'idle', zh: '请正视摄像头', en: 'Please look at the camera' };
 // How long a pass / see-staff message stays up when nothing new comes.
 const SHOW_MS = 8000;
@@ -9,10 +17,10 @@ const STATES = new Set(['idle', 'pass', 'see_staff']);
 
 const kiosk = {
   lane: laneFromPath(),
-  timer: null,
-  last: null, // the last message shown, to recognise a repeat after a reconnect
-  source: null,
-  retryTimer: null,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  timer: undefined,
+  /** @type {string | null} the last message shown, to recognise a repeat after a reconnect */
+  last: null,
 };
 
 /** The lane name from /kiosk/{lane}. */
@@ -27,14 +35,14 @@ function laneFromPath() {
   }
 }
 
-function show(message) {
+function show(/** @type {Shown} */ message) {
   const state = STATES.has(message.state) ? message.state : 'see_staff';
-  document.getElementById('kiosk').dataset.state = state;
-  document.getElementById('message-zh').textContent = message.zh || (state === 'idle' ? IDLE.zh : '');
-  document.getElementById('message-en').textContent = message.en || (state === 'idle' ? IDLE.en : '');
+  $('kiosk').dataset.state = state;
+  $('message-zh').textContent = message.zh || (state === 'idle' ? IDLE.zh : '');
+  $('message-en').textContent = message.en || (state === 'idle' ? IDLE.en : '');
 }
 
-function received(message) {
+function received(/** @type {KioskState} */ message) {
   const key = `${message.state}|${message.at}|${message.zh}|${message.en}`;
   // The server repeats its current message to every new connection: a reconnect must not
   // show an old answer for another 8 s.
@@ -47,35 +55,24 @@ function received(message) {
   }
 }
 
-function setConnection(state) {
-  const node = document.getElementById('kiosk-conn');
+function setConnection(/** @type {'connecting' | 'live' | 'offline'} */ state) {
+  const node = $('kiosk-conn');
   node.dataset.state = state;
   node.textContent = state === 'live' ? '' : state === 'offline' ? '连接中断 Offline' : '连接中 Connecting';
 }
 
 function connect() {
-  if (kiosk.source) kiosk.source.close();
-  setConnection('connecting');
-  const source = new EventSource(`/kiosk/${encodeURIComponent(kiosk.lane)}/events`);
-  kiosk.source = source;
-  source.addEventListener('open', () => setConnection('live'));
-  source.addEventListener('kiosk', (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (e) {
-      return;
-    }
-    if (message && typeof message === 'object') received(message);
-  });
-  source.addEventListener('error', () => {
-    setConnection('offline');
-    // Retries by itself unless the server refused (e.g. unknown lane, restart): then again later.
-    if (source.readyState === EventSource.CLOSED) {
-      clearTimeout(kiosk.retryTimer);
-      kiosk.retryTimer = setTimeout(connect, 5000);
-    }
-  });
+  keepStreaming(
+    `/kiosk/${encodeURIComponent(kiosk.lane)}/events`,
+    {
+      connecting: () => setConnection('connecting'),
+      open: () => setConnection('live'),
+      broken: () => setConnection('offline'),
+      // Retries by itself unless the server refused (e.g. unknown lane, restart): then again later.
+      retryMs: 5000,
+    },
+    /** @satisfies {import('./api.js').StreamHandlers<KioskEvent>} */ ({ kiosk: received }),
+  );
 }
 
 // A display has no keyboard in service; a touch or key press on set-up makes it full screen.
@@ -90,7 +87,7 @@ function fullScreenOnGesture() {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  document.getElementById('kiosk-lane').textContent = kiosk.lane ? `通道 Lane ${kiosk.lane}` : '';
+  $('kiosk-lane').textContent = kiosk.lane ? `通道 Lane ${kiosk.lane}` : '';
   document.title = `检票 ${kiosk.lane}`;
   show(IDLE);
   fullScreenOnGesture();
