@@ -11,20 +11,15 @@ use clap::Args;
 
 use super::manifest::StoreArgs;
 use boardcheck_core::clock::unix_now;
-use boardcheck_core::decider::{LocalDecider, Presented, TicketKeys};
+use boardcheck_core::decider::{LocalDecider, TicketKeys};
 use boardcheck_core::manifest::cache::{served_trips, LaneManifest};
-use boardcheck_core::manifest::import;
 use boardcheck_core::ticket::IssuerKeys;
 use boardcheck_lane::client::workers::Workers;
 use boardcheck_lane::client::{ServiceClient, ServiceDecider};
 use boardcheck_lane::config::LaneConfig;
-use boardcheck_lane::ingest;
-use boardcheck_lane::ingest::scanner::Scanned;
-use boardcheck_lane::outputs::DecisionSink;
-use boardcheck_lane::outputs::{JsonLines, KioskFile, Relay};
 use boardcheck_lane::pipeline::{self, LaneOptions, LaneReport};
+use boardcheck_lane::{ingest, outputs, presented};
 use boardcheck_vision::face::{EngineOptions, FaceEngine};
-use boardcheck_vision::image_io;
 use boardcheck_vision::paths;
 
 #[derive(Args)]
@@ -57,13 +52,13 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     } else {
         ingest::open_source(&config.source)?
     };
-    let mut sinks = outputs(&config);
+    let mut sinks = outputs::from_config(&config.outputs);
     let mut options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
     if config.qr_from_camera {
         options.qr_per_second = CAMERA_QR_PER_SECOND;
     }
     if let Some(scanner) = &config.scanner {
-        options.presented = read_tickets(scanner, engine.clone())?;
+        options.presented = presented::read(scanner, engine.clone())?;
     }
     let report = match &config.service_url {
         Some(url) => {
@@ -71,7 +66,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
             let client = ServiceClient::new(url, &token, engine.embedder_id());
             let checks = Arc::new(Mutex::new(HashMap::new()));
-            let workers = Workers::start(&client, options.live.clone(), camera_up, checks.clone(), outputs(&config))?;
+            let workers = Workers::start(&client, options.live.clone(), camera_up, checks.clone(), outputs::from_config(&config.outputs))?;
             eprintln!("lane {}: deciding through the station service at {url}", config.lane);
             let report = pipeline::run(&engine, source, &mut ServiceDecider { client, checks }, &mut sinks, &options)?;
             workers.finish(); // the source ended: the service hears so
@@ -104,50 +99,6 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     };
     print_summary(&report);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Tickets from the lane's scanner and ID-card reader, as the decide stage needs them: an ID
-/// card's chip photo becomes its embedding here (the reference for the 1:1 check).
-fn read_tickets(scanner: &str, engine: Arc<FaceEngine>) -> anyhow::Result<crossbeam_channel::Receiver<Presented>> {
-    let (tx, rx) = crossbeam_channel::bounded(8);
-    ingest::scanner::spawn_reader(scanner, move |scanned| {
-        let presented = match scanned {
-            Scanned::Qr(text) => Presented::Qr(text),
-            Scanned::IdCard { document_number, chip_photo } => {
-                let chip_embedding = chip_photo.and_then(|bytes| chip_embedding(&engine, &bytes));
-                Presented::IdCard { document_number, chip_embedding }
-            }
-        };
-        let _ = tx.send(presented); // the lane has stopped: nothing left to decide
-    })?;
-    Ok(rx)
-}
-
-/// The chip photo's embedding; without a usable face the enrolled template is used instead.
-fn chip_embedding(engine: &FaceEngine, bytes: &[u8]) -> Option<Vec<f32>> {
-    let image = match image_io::decode_rgb(bytes, std::path::Path::new("<ID-card chip photo>")) {
-        Ok(image) => image,
-        Err(e) => {
-            tracing::warn!(error = %e, "chip photo unreadable; comparing with the enrolled photo");
-            return None;
-        }
-    };
-    import::enrol_photo(engine, &image).map_err(|why| tracing::warn!(why, "chip photo not usable; comparing with the enrolled photo")).ok()
-}
-
-/// The lane's outputs as `lane.toml` names them.
-fn outputs(config: &LaneConfig) -> Vec<Box<dyn DecisionSink>> {
-    let mut sinks: Vec<Box<dyn DecisionSink>> = Vec::new();
-    if config.outputs.stdout_json {
-        sinks.push(Box::new(JsonLines));
-    }
-    if let Some(url) = &config.outputs.relay_url {
-        sinks.push(Box::new(Relay::new(url.clone())));
-    }
-    if let Some(path) = &config.outputs.kiosk_file {
-        sinks.push(Box::new(KioskFile { path: path.clone() }));
-    }
-    sinks
 }
 
 /// The lane's closing summary on stderr.

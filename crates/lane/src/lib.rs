@@ -10,6 +10,8 @@
 //!   observations to a [`decider::Decider`].
 //! - The [`decider`] seam: the boarding rules against a local store, or the station service.
 //! - [`outputs`]: where decisions go (JSON lines, the gate relay, the kiosk file).
+//! - [`presented`]: tickets shown at the lane (scanner and ID-card reader lines, a chip
+//!   photo's embedding) for the decide stage.
 //! - [`config`]: the lane's settings, `lane.toml`.
 //! - [`client`]: the lane's side of the station service — a `Decider` that decides through
 //!   it, health reports, and the long-poll for staff resolutions.
@@ -25,5 +27,6 @@ pub mod error;
 pub mod ingest;
 pub mod outputs;
 pub mod pipeline;
+pub mod presented;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::config::OutputsConfig;
 use crate::error::{Error, Result};
 use crate::pipeline::LaneDecision;
 
@@ -67,4 +68,19 @@ impl DecisionSink for Relay {
         }
         Ok(())
     }
+}
+
+/// The lane's outputs as `lane.toml` names them.
+pub fn from_config(config: &OutputsConfig) -> Vec<Box<dyn DecisionSink>> {
+    let mut sinks: Vec<Box<dyn DecisionSink>> = Vec::new();
+    if config.stdout_json {
+        sinks.push(Box::new(JsonLines));
+    }
+    if let Some(url) = &config.relay_url {
+        sinks.push(Box::new(Relay::new(url.clone())));
+    }
+    if let Some(path) = &config.kiosk_file {
+        sinks.push(Box::new(KioskFile { path: path.clone() }));
+    }
+    sinks
 }
