@@ -1,7 +1,7 @@
 //! Frame sources on real OpenCV and real files: the demo video read back, a corrupt frame in a
 //! folder, a cut video, sources that do not exist, and the reconnecting wrapper's logic.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -2,7 +2,7 @@
 //! imported from a CSV export with ID-card photos made from the fixtures, then passengers
 //! decided by face, by e-ticket and by staff.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

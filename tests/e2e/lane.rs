@@ -1,7 +1,7 @@
 //! The lane end to end: the demo (fixture manifest → SQLite → pipeline over a rendered video)
 //! and the pipeline over an image folder with an unreadable frame.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -1,7 +1,5 @@
 //! Shared by the integration tests: the real engine and the fixture images.
 
-#![allow(dead_code)] // each test binary uses a different part
-
 pub mod browser;
 pub mod station;
 

@@ -2,7 +2,7 @@
 //! (sessions, CSRF, throttling, lane tokens, roles), hostile search strings, two lanes racing
 //! for one ticket, and a lane process deciding through the service.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Barrier};
 

@@ -1,7 +1,7 @@
 //! E-ticket tokens with real SM2 keys written by `keygen`: every refusal reason, QR codes
 //! through PNG files and degraded photos, and the `ticket` command line.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;

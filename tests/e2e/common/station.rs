@@ -17,7 +17,6 @@ pub const TRIP: &str = "G3-0900";
 pub struct TestStation {
     pub dir: tempfile::TempDir,
     pub url: String,
-    pub config: PathBuf,
     serve: Child,
 }
 
@@ -53,7 +52,7 @@ impl TestStation {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("serve starts");
-        let station = TestStation { dir, url: format!("http://127.0.0.1:{port}"), config, serve };
+        let station = TestStation { dir, url: format!("http://127.0.0.1:{port}"), serve };
         station.wait_until_up();
         station
     }

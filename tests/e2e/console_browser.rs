@@ -8,7 +8,7 @@
 //! `target/browser-artefacts/` (and `failure.png`, `failure.html` and the browser's console
 //! log when it fails).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

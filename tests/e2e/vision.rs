@@ -1,6 +1,6 @@
 //! The vision core on real models and real face images.
 
-mod common;
+use crate::common;
 
 use boardcheck_vision::face::embed::similarity;
 use boardcheck_vision::face::{aligned_crop, id_photo};

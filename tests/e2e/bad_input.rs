@@ -1,6 +1,6 @@
 //! Bad input is a clear error that names what was wrong, never a panic.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

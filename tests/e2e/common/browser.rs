@@ -32,13 +32,6 @@ const BROWSER_ARGS: [&str; 7] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element(String);
 
-impl Element {
-    /// The element as a script argument.
-    pub fn arg(&self) -> Value {
-        json!({ ELEMENT_KEY: self.0 })
-    }
-}
-
 /// An error answer from the driver: `error` is the W3C code (`no such element`, …).
 #[derive(Debug)]
 pub struct DriverError {
@@ -195,11 +188,6 @@ impl Browser {
         }
     }
 
-    #[track_caller]
-    pub fn page_source(&self) -> String {
-        self.must("reading the page source", "GET", "/source", None).as_str().unwrap_or_default().to_string()
-    }
-
     pub fn try_find(&self, css: &str) -> Option<Element> {
         let found = self.command("POST", "/element", Some(json!({ "using": "css selector", "value": css }))).ok()?;
         found[ELEMENT_KEY].as_str().map(|id| Element(id.to_string()))
@@ -232,11 +220,6 @@ impl Browser {
     /// The element's rendered text (empty while it is hidden), or `None` if it left the page.
     pub fn try_text(&self, element: &Element) -> Option<String> {
         self.command("GET", &format!("/element/{}/text", element.0), None).ok()?.as_str().map(str::to_string)
-    }
-
-    #[track_caller]
-    pub fn text(&self, element: &Element) -> String {
-        self.must("reading text", "GET", &format!("/element/{}/text", element.0), None).as_str().unwrap_or_default().to_string()
     }
 
     #[track_caller]
