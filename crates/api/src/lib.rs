@@ -4,8 +4,9 @@
 //! the service (`boardcheck-station`), the lane's client (`boardcheck-lane`) and the console
 //! page's script, which reads them as TypeScript declarations (`bindings/api.d.ts`, generated
 //! from these types by this crate's tests). It holds data and serde shapes only: it must
-//! never import a handler, a client, the lane or the station, or do I/O. Types the boarding core already defines ([`Decision`], [`KioskView`],
-//! [`Trip`], [`TicketRecord`], …) are used as they are, not copied.
+//! never import a handler, a client, the lane or the station, or do I/O. Types the boarding
+//! core already defines ([`Decision`], [`KioskView`], [`Trip`], [`TicketRecord`], …) are used
+//! as they are, not copied.
 //!
 //! - [`lane`]: `/api/lane/*`, what a lane sends (observations, a ticket, its health) and
 //!   gets back (decisions, staff resolutions).
