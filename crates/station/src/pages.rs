@@ -44,7 +44,7 @@ const ASSETS: &[(&str, &str)] = assets![
     "kiosk.js",
 ];
 
-/// One of [`ASSETS`], typed by its ending; any other name is 404.
+/// One of the served assets, typed by its ending; any other name is 404.
 pub async fn asset(Path(file): Path<String>) -> Response {
     let Some(&(_, body)) = ASSETS.iter().find(|(name, _)| *name == file) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
