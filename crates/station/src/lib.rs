@@ -84,7 +84,7 @@
 //! - [`hub`] — the broadcast of live events to consoles, kiosks and waiting lanes.
 //! - [`follower`] — follows the event log into the hub, the lanes' state and the metrics.
 //! - [`http`] — routes, callers (staff, supervisor, lane), answers; [`pages`]: the web pages.
-//! - [`reports`] — per-trip, per-day and monthly figures, CSV and SVG charts.
+//! - [`reports`] — per-trip, per-day and monthly figures; their CSV and SVG charts.
 //! - [`metrics`] — the Prometheus registry.
 //! - [`error`] — the service's error type.
 

@@ -10,6 +10,8 @@
 //!   every such event that happened in it, also those about no trip (a face that matched no
 //!   ticket), so a day's total may exceed the sum of its trips.
 //! - A trip belongs to the local day of its departure, in the station's time zone.
+//!
+//! The figures are built here; `csv` and `chart` render them.
 
 use std::path::PathBuf;
 
@@ -19,10 +21,6 @@ use boardcheck_core::manifest::store::{Store, TripCounts};
 use boardcheck_core::manifest::Trip;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
-use plotters::coord::ranged1d::SegmentValue;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const REFUSED: &str = "manual_check_refused";
 const SPOOF: &str = "spoof_suspected";
@@ -70,32 +68,6 @@ fn sum(tallies: impl IntoIterator<Item = Tally>) -> Tally {
     })
 }
 
-/// The chart's stack: face, ticket + face, manual, not boarded.
-fn stack(t: &Tally) -> [i64; 4] {
-    [t.boarded_face, t.boarded_ticket_face, t.boarded_manual, t.not_boarded]
-}
-
-fn csv_cells(t: &Tally) -> Vec<String> {
-    let counts =
-        [t.passengers, t.boarded_face, t.boarded_ticket_face, t.boarded_manual, t.not_boarded, t.refunded, t.refusals, t.spoof_suspected];
-    let rates = [t.fallback_rate, t.face_rate];
-    counts.iter().map(i64::to_string).chain(rates.iter().map(|r| format!("{r:.3}"))).collect()
-}
-
-/// [`csv_cells`]' header.
-const TALLY_COLUMNS: [&str; 10] = [
-    "passengers",
-    "boarded_face",
-    "boarded_ticket_face",
-    "boarded_manual",
-    "not_boarded",
-    "refunded",
-    "refusals",
-    "spoof_suspected",
-    "fallback_rate",
-    "face_rate",
-];
-
 /// A report, and the zone its CSV writes departures in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZonedReport {
@@ -133,47 +105,6 @@ pub fn month_report(store: &Store, year: i16, month: i8, tz: &TimeZone) -> Resul
     Ok(MonthReport { month: format!("{year:04}-{month:02}"), days, totals })
 }
 
-impl ZonedReport {
-    /// One line per trip, then a `total` line.
-    pub fn to_csv(&self) -> Result<String> {
-        let header = ["trip", "route", "departure", "gate"].into_iter().chain(TALLY_COLUMNS);
-        let mut csv = Csv::new(header)?;
-        for row in &self.figures.trips {
-            let departure = local_time(row.departure, &self.zone);
-            csv.row(
-                [text_cell(&row.trip), text_cell(&row.route), departure, text_cell(&row.gate)].into_iter().chain(csv_cells(&row.tally)),
-            )?;
-        }
-        csv.row(
-            ["total".to_string(), String::new(), String::new(), String::new()].into_iter().chain(csv_cells(&self.figures.totals.tally)),
-        )?;
-        csv.finish()
-    }
-
-    /// Stacked bars per trip: face, ticket + face, manual, not boarded.
-    pub fn chart_svg(&self) -> Result<String> {
-        let bars: Vec<(String, [i64; 4])> = self.figures.trips.iter().map(|r| (r.trip.clone(), stack(&r.tally))).collect();
-        stacked_bars_svg(&format!("Boarding {}", self.figures.period), &bars)
-    }
-}
-
-/// The monthly summary as CSV: one line per day, then a `total` line.
-pub fn month_csv(report: &MonthReport) -> Result<String> {
-    let mut csv = Csv::new(["date", "trips"].into_iter().chain(TALLY_COLUMNS))?;
-    for day in &report.days {
-        csv.row([day.date.clone(), day.totals.trips.to_string()].into_iter().chain(csv_cells(&day.totals.tally)))?;
-    }
-    csv.row(["total".to_string(), report.totals.trips.to_string()].into_iter().chain(csv_cells(&report.totals.tally)))?;
-    csv.finish()
-}
-
-/// The monthly summary as stacked bars per day: face, ticket + face, manual, not boarded.
-pub fn month_chart_svg(report: &MonthReport) -> Result<String> {
-    let bars: Vec<(String, [i64; 4])> =
-        report.days.iter().map(|d| (d.date.rsplit('-').next().unwrap_or_default().to_string(), stack(&d.totals.tally))).collect();
-    stacked_bars_svg(&format!("Face boarding pilot {}", report.month), &bars)
-}
-
 /// The rows and totals of the trips departing in `[from, to]`, with the refusals and suspected
 /// spoofs of that time.
 fn day_figures(store: &Store, from: i64, to: i64) -> Result<(Vec<TripReportRow>, Totals)> {
@@ -202,116 +133,11 @@ fn period_error(reason: String) -> Error {
     Error::Config { path: PathBuf::from("<report period>"), reason }
 }
 
-fn local_time(unix: i64, zone: &TimeZone) -> String {
-    match Timestamp::from_second(unix) {
-        Ok(t) => t.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        Err(_) => unix.to_string(), // outside jiff's range: the number is still the truth
-    }
-}
+mod chart;
+mod csv;
 
-/// Text from the ticketing export, made safe for spreadsheets: a leading `=`, `+`, `-` or `@`
-/// would run as a formula when a supervisor opens the file.
-fn text_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
-/// A CSV document in memory, quoted as needed.
-struct Csv(csv::Writer<Vec<u8>>);
-
-impl Csv {
-    fn new<'a>(header: impl IntoIterator<Item = &'a str>) -> Result<Csv> {
-        let mut csv = Csv(csv::Writer::from_writer(Vec::new()));
-        csv.row(header)?;
-        Ok(csv)
-    }
-
-    fn row<T: AsRef<[u8]>>(&mut self, cells: impl IntoIterator<Item = T>) -> Result<()> {
-        self.0.write_record(cells).map_err(|e| Error::io("<report csv>", e.into()))
-    }
-
-    fn finish(self) -> Result<String> {
-        let bytes = self.0.into_inner().map_err(|e| Error::io("<report csv>", e.into_error()))?;
-        String::from_utf8(bytes).map_err(|e| Error::io("<report csv>", std::io::Error::other(e)))
-    }
-}
-
-const CHART_SIZE: (u32, u32) = (960, 480);
-/// The stack, bottom up, as [`stack`] orders it.
-const SERIES: [(&str, RGBColor); 4] = [
-    ("face", RGBColor(46, 125, 50)),
-    ("ticket + face", RGBColor(21, 101, 192)),
-    ("manual", RGBColor(239, 108, 0)),
-    ("not boarded", RGBColor(189, 189, 189)),
-];
-
-/// A stacked bar chart as an SVG document: one labelled bar per entry of `bars`.
-fn stacked_bars_svg(title: &str, bars: &[(String, [i64; 4])]) -> Result<String> {
-    let mut svg = String::new();
-    draw_stacked_bars(&mut svg, title, bars).map_err(|e| Error::io("<report chart>", std::io::Error::other(e.to_string())))?;
-    Ok(svg)
-}
-
-// Text is only placed, never measured: plotters measures text with a registered font file, and
-// an SVG needs none (the browser lays out the <text>). So no caption and no built-in legend.
-fn draw_stacked_bars(svg: &mut String, title: &str, bars: &[(String, [i64; 4])]) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(svg, CHART_SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let centred = Pos::new(HPos::Center, VPos::Top);
-    root.draw(&Text::new(title.to_string(), (CHART_SIZE.0 as i32 / 2, 10), TextStyle::from(("sans-serif", 22).into_font()).pos(centred)))?;
-    draw_legend(&root)?;
-
-    let slots = bars.len().max(1) as u32;
-    let top = bars.iter().map(|(_, stack)| stack.iter().sum::<i64>()).max().unwrap_or(0).max(1);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(20)
-        .margin_top(70)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        // Integer ranges are inclusive in plotters: 0..n - 1 makes n slots.
-        .build_cartesian_2d((0..slots - 1).into_segmented(), 0..top)?;
-    let label = |v: &SegmentValue<u32>| match v {
-        SegmentValue::CenterOf(i) => bars.get(*i as usize).map(|(name, _)| name.clone()).unwrap_or_default(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(slots as usize)
-        .x_label_formatter(&label)
-        .label_style(TextStyle::from(("sans-serif", 15).into_font()))
-        .y_desc("passengers")
-        .draw()?;
-    for (i, (_, stack)) in bars.iter().enumerate() {
-        let slot = i as u32;
-        let mut base = 0;
-        for (&value, (_, colour)) in stack.iter().zip(SERIES).filter(|(&value, _)| value > 0) {
-            let mut bar =
-                Rectangle::new([(SegmentValue::Exact(slot), base), (SegmentValue::Exact(slot + 1), base + value)], colour.filled());
-            bar.set_margin(0, 0, 3, 3);
-            chart.draw_series(std::iter::once(bar))?;
-            base += value;
-        }
-    }
-    root.present()?;
-    Ok(())
-}
-
-fn draw_legend(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    for (i, (name, colour)) in SERIES.iter().enumerate() {
-        let x = 90 + 150 * i as i32;
-        root.draw(&Rectangle::new([(x, 44), (x + 14, 58)], colour.filled()))?;
-        root.draw(&Text::new(
-            name.to_string(),
-            (x + 20, 44),
-            TextStyle::from(("sans-serif", 15).into_font()).pos(Pos::new(HPos::Left, VPos::Top)),
-        ))?;
-    }
-    Ok(())
-}
+pub use chart::month_chart_svg;
+pub use csv::month_csv;
 
 #[cfg(test)]
 mod tests {
@@ -464,13 +290,6 @@ mod tests {
         assert_eq!(lines[9], "2025-10-09,2,6,2,1,1,2,1,2,2,0.500,0.500");
         assert_eq!(lines[32], "total,3,7,3,1,1,2,1,2,2,0.400,0.600");
         assert_eq!(lines.len(), 33);
-    }
-
-    #[test]
-    fn csv_cells_never_start_a_formula() {
-        assert_eq!(text_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(text_cell("G1"), "G1");
     }
 
     #[test]
