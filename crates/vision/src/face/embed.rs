@@ -18,6 +18,51 @@ const MAX_BATCH: usize = 16;
 /// See [`Embedder::threshold`]; measured for the default recipe (fused, with mirror fusion).
 pub const VERIFICATION_THRESHOLD: f32 = 0.58;
 
+/// Values per face of each embedding model, by catalog id: a recipe's dimension is the sum
+/// of its parts', so a station can check an embedding it did not compute.
+pub const MODEL_DIMS: [(&str, usize); 2] = [("faceplugin512", FACEPLUGIN_DIM), ("mobilefacenet", MOBILEFACENET_DIM)];
+pub const FACEPLUGIN_DIM: usize = 512;
+pub const MOBILEFACENET_DIM: usize = 192;
+
+/// How far from 1 an L2-normalised embedding's length may be (f32 rounding over 704 values
+/// stays below 1e-5; a vector scaled by any other factor is far outside).
+pub const UNIT_NORM_TOLERANCE: f32 = 1e-3;
+
+/// Why an embedding cannot be compared with the templates.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EmbeddingFault {
+    #[error("{got} values, {expected} expected for this embedder")]
+    Dimension { expected: usize, got: usize },
+    #[error("value {index} is not a finite number")]
+    NotFinite { index: usize },
+    #[error("its length is {norm}, not 1: an embedding is L2-normalised")]
+    NotUnit { norm: f32 },
+}
+
+/// Checks that `v` is what an embedder of `dim` values per face makes: the right length, every
+/// value finite, unit length. Every embedding that enters the boarding rules passes here first.
+pub fn check_embedding(v: &[f32], dim: usize) -> std::result::Result<(), EmbeddingFault> {
+    if v.len() != dim {
+        return Err(EmbeddingFault::Dimension { expected: dim, got: v.len() });
+    }
+    if let Some(index) = v.iter().position(|x| !x.is_finite()) {
+        return Err(EmbeddingFault::NotFinite { index });
+    }
+    // In f64: the squares of finite f32 values near f32::MAX would overflow in f32.
+    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if (norm - 1.0).abs() > f64::from(UNIT_NORM_TOLERANCE) {
+        return Err(EmbeddingFault::NotUnit { norm: norm as f32 });
+    }
+    Ok(())
+}
+
+/// The values per face of the embedding recipe named `id` (as [`Embedder::id`] names it:
+/// model ids joined by `+`, and `flip` for mirror fusion, which adds none). `None` for a
+/// recipe with a model this build does not know.
+pub fn recipe_dim(id: &str) -> Option<usize> {
+    id.split('+').filter(|part| *part != "flip").map(|part| MODEL_DIMS.iter().find(|(m, _)| *m == part).map(|(_, d)| *d)).sum()
+}
+
 /// One embedding model with its input recipe.
 pub struct EmbeddingModel {
     model: OnnxModel,
@@ -105,6 +150,12 @@ impl Embedder {
             }
         }
         fused.iter_mut().for_each(|v| l2_normalise(v));
+        // A model that gave NaN or all zeros for a face must not reach the rules.
+        let dim = self.dim();
+        for v in &fused {
+            check_embedding(v, dim)
+                .map_err(|fault| Error::Inference { id: self.id.clone(), reason: format!("an embedding is unusable: {fault}") })?;
+        }
         Ok(fused)
     }
 }
@@ -117,8 +168,13 @@ pub fn l2_normalise(v: &mut [f32]) {
     }
 }
 
-/// Cosine similarity of two L2-normalised embeddings.
+/// Cosine similarity of two L2-normalised embeddings; NaN when their lengths differ (they
+/// are not comparable, and the boarding rules accept a score only when it clears a threshold,
+/// which NaN never does).
 pub fn similarity(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::NAN;
+    }
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
@@ -135,5 +191,36 @@ mod tests {
         let mut zero = vec![0.0; 3];
         l2_normalise(&mut zero);
         assert_eq!(zero, vec![0.0; 3]);
+    }
+
+    #[test]
+    fn vectors_of_different_lengths_are_not_comparable() {
+        // Truncating would score [1, 0] against [1, 0, …] as a perfect match.
+        assert!(similarity(&[1.0, 0.0], &[1.0, 0.0, 0.0]).is_nan());
+        assert!(similarity(&[1.0], &[]).is_nan());
+    }
+
+    #[test]
+    fn only_unit_finite_vectors_of_the_right_length_pass() {
+        let mut v = vec![0.3f32; 704];
+        l2_normalise(&mut v);
+        assert_eq!(check_embedding(&v, 704), Ok(()));
+        assert_eq!(check_embedding(&v, 512), Err(EmbeddingFault::Dimension { expected: 512, got: 704 }));
+        assert!(matches!(check_embedding(&[1000.0], 1), Err(EmbeddingFault::NotUnit { .. })));
+        assert!(matches!(check_embedding(&vec![f32::INFINITY; 704], 704), Err(EmbeddingFault::NotFinite { index: 0 })));
+        let scaled: Vec<f32> = v.iter().map(|x| x * 100.0).collect();
+        assert!(matches!(check_embedding(&scaled, 704), Err(EmbeddingFault::NotUnit { .. })));
+        let mut nan = v.clone();
+        nan[17] = f32::NAN;
+        assert_eq!(check_embedding(&nan, 704), Err(EmbeddingFault::NotFinite { index: 17 }));
+        assert!(matches!(check_embedding(&[0.0; 4], 4), Err(EmbeddingFault::NotUnit { .. })));
+    }
+
+    #[test]
+    fn a_recipe_names_its_dimension() {
+        assert_eq!(recipe_dim("faceplugin512+mobilefacenet+flip"), Some(704));
+        assert_eq!(recipe_dim("faceplugin512+mobilefacenet"), Some(704));
+        assert_eq!(recipe_dim("mobilefacenet+flip"), Some(192));
+        assert_eq!(recipe_dim("licensed-arcface"), None);
     }
 }

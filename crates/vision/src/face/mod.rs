@@ -331,11 +331,19 @@ fn load_embedder(rt: Runtime, catalog: &Catalog, options: &EngineOptions) -> Res
     let faceplugin = || -> Result<EmbeddingModel> {
         let model = OnnxModel::load(rt, "faceplugin512", &catalog.model_path("faceplugin512")?, &[-1, 3, 112, 112], options.runtime)?;
         // Faceplugin's feature model takes BGR, (x − 127) / 128 (measured: RGB loses ~2 points).
-        Ok(EmbeddingModel::new(model, Normalisation { channels: Channels::Bgr, layout: Layout::Nchw, mean: 127.0, std: 128.0 }, 512))
+        Ok(EmbeddingModel::new(
+            model,
+            Normalisation { channels: Channels::Bgr, layout: Layout::Nchw, mean: 127.0, std: 128.0 },
+            embed::FACEPLUGIN_DIM,
+        ))
     };
     let mobilefacenet = || -> Result<EmbeddingModel> {
         let model = OnnxModel::load(rt, "mobilefacenet", &catalog.model_path("mobilefacenet")?, &[-1, 112, 112, 3], options.runtime)?;
-        Ok(EmbeddingModel::new(model, Normalisation { channels: Channels::Rgb, layout: Layout::Nhwc, mean: 127.5, std: 128.0 }, 192))
+        Ok(EmbeddingModel::new(
+            model,
+            Normalisation { channels: Channels::Rgb, layout: Layout::Nhwc, mean: 127.5, std: 128.0 },
+            embed::MOBILEFACENET_DIM,
+        ))
     };
     let (name, parts) = match options.embedder {
         EmbedderKind::Fused => ("faceplugin512+mobilefacenet", vec![faceplugin()?, mobilefacenet()?]),
