@@ -6,8 +6,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use boardcheck_core::boarding::{decide, Candidate, Evidence, FrameEvidence, Policy};
-use boardcheck_core::manifest::{DocumentType, TicketRecord, TicketState};
+use boardcheck_core::boarding::{decide, Candidate, Evidence, FrameEvidence, Place, Policy};
+use boardcheck_core::manifest::{DocumentType, TicketRecord, TicketState, Trip};
 use boardcheck_vision::face::embed::{l2_normalise, similarity};
 
 /// The default embedding's length (Faceplugin 512 + MobileFaceNet 192).
@@ -34,7 +34,7 @@ fn candidates(n: usize, rng: &mut StdRng) -> Vec<Candidate> {
                 has_template: true,
                 enrol_issue: None,
             },
-            gate: "3".to_string(),
+            trip: Trip { id: format!("TRIP{}", i / 60), route: "r".to_string(), departure: 0, gate: "3".to_string() },
             template: unit(rng),
         })
         .collect()
@@ -45,18 +45,14 @@ fn one_to_n(c: &mut Criterion) {
     let probes: Vec<Vec<f32>> = (0..3).map(|_| unit(&mut rng)).collect();
     for n in [60, 2000] {
         let cands = candidates(n, &mut rng);
-        let serves = |trip: &str| trip == "TRIP0";
+        let place = |trip: &Trip| if trip.id == "TRIP0" { Place::Here } else { Place::OtherGate { gate: "3".to_string() } };
         c.bench_function(&format!("decide_1n_{n}"), |b| {
             b.iter(|| {
                 let frames: Vec<FrameEvidence> = probes
                     .iter()
-                    .map(|p| FrameEvidence {
-                        usable: true,
-                        spoof: Some(false),
-                        scores: cands.iter().map(|c| similarity(p, &c.template)).collect(),
-                    })
+                    .map(|p| FrameEvidence { spoof: Some(false), scores: cands.iter().map(|c| similarity(p, &c.template)).collect() })
                     .collect();
-                decide(&Evidence::Face { frames, attempts: 1 }, &cands, &serves, &Policy::default())
+                decide(&Evidence::Face { frames, failed_attempts: 0 }, &cands, &place, &Policy::default())
             })
         });
     }

@@ -3,7 +3,7 @@
 //! walking up; imports the manifests into a fresh SQLite file; runs the lane over the video;
 //! a staff member resolves the manual checks; one line per passenger decision and a summary.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,10 +12,10 @@ use anyhow::Context;
 use clap::Args;
 
 use super::lane::print_summary;
-use boardcheck_core::boarding::{self, kiosk, Policy};
+use boardcheck_core::boarding::{self, kiosk, BoardingWindow, LaneScope, Policy, Resolution};
 use boardcheck_core::clock::unix_now;
 use boardcheck_core::decider::{LocalDecider, TicketKeys};
-use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::cache::ManifestCache;
 use boardcheck_core::manifest::import::{self, Export};
 use boardcheck_core::manifest::keys::StationKeys;
 use boardcheck_core::manifest::store::Store;
@@ -111,13 +111,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("boardcheck demo: {} tickets on 2 trips imported into {}; lane 1 boards gate 3", TICKETS.len(), db.display());
     }
 
-    let served: HashSet<String> = trips.iter().filter(|t| t.gate == "3").map(|t| t.id.clone()).collect();
-    let manifest = LaneManifest::load(&store, &keys, &trips, served, engine.embedder_id())?;
+    let scope = LaneScope { gate: Some("3".to_string()), trips: Vec::new(), window: BoardingWindow::minutes(60, 30) };
+    let cache = ManifestCache::default();
     let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(DemoPrinter { json: args.json, outcomes: BTreeMap::new() })];
     let options = LaneOptions { drop_stale: false, ..LaneOptions::default() };
     let issuers = IssuerKeys::default(); // the demo's passengers show no e-tickets
     let keys = TicketKeys { station: &keys, issuers: &issuers };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
+    let (lane, model) = ("lane-1".to_string(), engine.embedder_id().to_string());
+    let mut decider = LocalDecider { cache: &cache, store: &store, keys, lane, scope: scope.clone(), model, policy: Policy::default() };
     let source = boardcheck_lane::ingest::open_source(&video.to_string_lossy())?;
     let report = pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?;
 
@@ -125,8 +126,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut staff_decisions = Vec::new();
     for check in store.pending_manual_checks()? {
         if check.reason == "child" {
-            let decision =
-                boarding::resolve(&store, check.id, true, "demo-staff", "child checked against the guardian's ID", None, unix_now())?;
+            let resolution = Resolution {
+                approve: true,
+                staff: "demo-staff",
+                note: "child checked against the guardian's ID",
+                ticket: None,
+                overriding: false,
+            };
+            let decision = boarding::resolve(&store, check.id, &scope, &resolution, unix_now())?;
             staff_decisions.push(decision);
         }
     }
@@ -140,7 +147,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let events = store.events_since(0)?;
     let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
     for e in &events {
-        *by_outcome.entry(e.outcome.clone()).or_default() += 1;
+        *by_outcome.entry(e.outcome.word().to_string()).or_default() += 1;
     }
     let wall_s = started.elapsed().as_secs_f64();
     if args.json {
@@ -208,7 +215,7 @@ struct DemoPrinter {
 
 impl DecisionSink for DemoPrinter {
     fn emit(&mut self, d: &LaneDecision) -> boardcheck_lane::Result<()> {
-        *self.outcomes.entry(d.decision.outcome.clone()).or_default() += 1;
+        *self.outcomes.entry(d.decision.outcome.word().to_string()).or_default() += 1;
         let method =
             d.decision.method.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
         if self.json {

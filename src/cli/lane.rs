@@ -12,7 +12,7 @@ use clap::Args;
 use super::manifest::StoreArgs;
 use boardcheck_core::clock::unix_now;
 use boardcheck_core::decider::{LocalDecider, TicketKeys};
-use boardcheck_core::manifest::cache::{served_trips, LaneManifest};
+use boardcheck_core::manifest::cache::ManifestCache;
 use boardcheck_core::ticket::IssuerKeys;
 use boardcheck_lane::client::workers::Workers;
 use boardcheck_lane::client::{ServiceClient, ServiceDecider};
@@ -74,18 +74,19 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let (store, keys) = StoreArgs { db: config.db.clone(), key: config.key.clone() }.open()?;
-            let now = unix_now();
-            let station = store.trips_boarding(now, config.window_before_min * 60, config.window_after_min * 60)?;
-            let served = served_trips(&station, config.gate.as_deref(), &config.trips);
-            if served.is_empty() {
-                tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: every passenger will be sent to staff");
+            // The manifest is read through the cache: trips that open later, re-imports and
+            // refunds reach the lane within seconds, without a restart.
+            let cache = ManifestCache::default();
+            let scope = config.scope();
+            let manifest = cache.get(&store, &keys, &config.lane, &scope, engine.embedder_id(), unix_now())?;
+            if !manifest.serves_any() {
+                tracing::warn!(lane = %config.lane, "no trip boarding at this lane now: passengers are sent to staff until one opens");
             }
-            let manifest = LaneManifest::load(&store, &keys, &station, served, engine.embedder_id())?;
             eprintln!(
-                "lane {}: {} trips boarding in the station, {} served here, {} templates",
+                "lane {}: {} trips boarding in the station, {} served here now, {} templates",
                 config.lane,
-                station.len(),
-                manifest.served_trips.len(),
+                manifest.trips.len(),
+                manifest.trips.iter().filter(|t| scope.serves(t)).count(),
                 manifest.candidates.len()
             );
             let issuers = match &config.issuer_keys {
@@ -93,7 +94,8 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
                 None => IssuerKeys::default(), // no trusted issuer: every QR e-ticket is refused
             };
             let keys = TicketKeys { station: &keys, issuers: &issuers };
-            let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: config.lane.clone(), policy: config.policy };
+            let (lane, model) = (config.lane.clone(), engine.embedder_id().to_string());
+            let mut decider = LocalDecider { cache: &cache, store: &store, keys, lane, scope, model, policy: config.policy };
             pipeline::run(&engine, source, &mut decider, &mut sinks, &options)?
         }
     };

@@ -12,6 +12,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
+use boardcheck_core::boarding::Outcome;
 use boardcheck_core::manifest::store::{ManualState, Store};
 use boardcheck_core::manifest::Method;
 use common::browser::{fresh_artefacts_dir, Browser};
@@ -175,19 +176,25 @@ fn a_manual_check_appears_live_and_an_approval_reaches_the_lane_card_the_board_a
         let store = Store::open(&station.db()).expect("the station database");
         let events = store.events_since(0).expect("events");
         let of_ticket: Vec<_> = events.iter().filter(|e| e.ticket_id.as_deref() == Some(TICKET)).collect();
-        let boarded: Vec<_> = of_ticket.iter().filter(|e| e.outcome == "boarded").collect();
+        let boarded: Vec<_> = of_ticket.iter().filter(|e| e.outcome == Outcome::Boarded).collect();
         assert_eq!(boarded.len(), 1, "exactly one boarded event for {TICKET}: {of_ticket:#?}");
         assert_eq!(boarded[0].method, Some(Method::Manual));
         assert_eq!(boarded[0].staff.as_deref(), Some(STAFF.0));
-        let audit: Vec<_> = of_ticket.iter().filter(|e| e.outcome == "manual_check_approved").collect();
+        let audit: Vec<_> = of_ticket.iter().filter(|e| e.outcome == Outcome::ManualApproved).collect();
         assert_eq!(audit.len(), 1, "one approval recorded: {of_ticket:#?}");
         assert_eq!(audit[0].staff.as_deref(), Some(STAFF.0));
-        assert!(audit[0].detail.as_deref().is_some_and(|d| d.contains(REASON)), "the audit keeps the reason: {:?}", audit[0]);
+        // The log keeps codes and ids; staff's own words stay with the check (purged with the trip).
+        assert_eq!(audit[0].detail, None, "no free text in the log: {:?}", audit[0]);
+        let check = store.manual_check(audit[0].check_id.expect("the check's id")).expect("reads").expect("the check");
+        assert!(check.resolution.as_deref().is_some_and(|r| r.contains(REASON)), "the check keeps the reason: {check:?}");
         let check = store.manual_check(check_id).expect("reads").expect("the manual check");
         assert_eq!(check.state, ManualState::Approved);
         assert_eq!(check.resolved_by.as_deref(), Some(STAFF.0));
         assert_eq!(check.resolution.as_deref(), Some(REASON));
-        assert!(events.iter().filter(|e| e.outcome == "boarded").all(|e| e.ticket_id.as_deref() == Some(TICKET)), "only {TICKET} boarded");
+        assert!(
+            events.iter().filter(|e| e.outcome == Outcome::Boarded).all(|e| e.ticket_id.as_deref() == Some(TICKET)),
+            "only {TICKET} boarded"
+        );
     });
 
     // The pages ran without an uncaught exception.

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
-use boardcheck_core::boarding::Policy;
+use boardcheck_core::boarding::{BoardingWindow, LaneScope, Outcome, Policy};
 use boardcheck_core::decider::{LocalDecider, TicketKeys};
-use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::cache::ManifestCache;
 use boardcheck_core::manifest::keys::StationKeys;
 use boardcheck_core::manifest::store::Store;
 use boardcheck_core::ticket::IssuerKeys;
@@ -54,13 +54,15 @@ fn the_demo_decides_each_passenger_once_in_order() {
 
 /// Runs a lane over `source` with an empty manifest (every passenger is searched and recorded
 /// as not on it), its store in `dir`: the report and the outcomes recorded.
-fn run_lane(dir: &Path, source: Box<dyn FrameSource>, options: &LaneOptions) -> (LaneReport, Vec<String>) {
+fn run_lane(dir: &Path, source: Box<dyn FrameSource>, options: &LaneOptions) -> (LaneReport, Vec<Outcome>) {
     let store = Store::open(&dir.join("lane.db")).expect("store");
-    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+    let cache = ManifestCache::default();
     let station_keys = StationKeys::load_or_create(&dir.join("station.key")).expect("station key");
     let issuers = IssuerKeys::default();
     let keys = TicketKeys { station: &station_keys, issuers: &issuers };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
+    let scope = LaneScope { gate: Some("3".into()), trips: Vec::new(), window: BoardingWindow::minutes(60, 30) };
+    let (lane, model) = ("lane-1".to_string(), common::engine().embedder_id().to_string());
+    let mut decider = LocalDecider { cache: &cache, store: &store, keys, lane, scope, model, policy: Policy::default() };
     let report = pipeline::run(common::engine(), source, &mut decider, &mut [], options).expect("runs to the end");
     let outcomes = store.events_since(0).expect("events").into_iter().map(|e| e.outcome).collect();
     (report, outcomes)
@@ -76,7 +78,7 @@ fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
     assert_eq!(report.unreadable_frames, 1);
     // One passenger, searched against an empty manifest: one decision, not on the manifest.
     assert_eq!(report.decisions, 1, "{report:?}");
-    assert_eq!(outcomes, vec!["not_on_manifest"]);
+    assert_eq!(outcomes, vec![Outcome::NotOnManifest]);
 }
 
 #[test]

@@ -192,7 +192,8 @@ fn two_lanes_racing_for_one_ticket_board_it_once() {
     assert_eq!(outcomes.iter().filter(|o| **o == "already_boarded").count(), lanes - 1, "{answers:?}");
     assert!(answers.iter().all(|a| a["decision"]["ticket"] == "G3-01"), "{answers:?}");
     let store = boardcheck_core::manifest::store::Store::open(&station.db()).expect("store");
-    let boarded = store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == "boarded").count();
+    let boarded =
+        store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == boardcheck_core::boarding::Outcome::Boarded).count();
     assert_eq!(boarded, 1);
 }
 

@@ -15,22 +15,21 @@ export type CameraStatus = "up" | "down" | "unknown";
 /**
  * A recorded decision, as the lane reports it (the kiosk shows only [`super::kiosk::view`]).
  */
-export type Decision = { 
-/**
- * boarded, already_boarded, wrong_bus, not_on_manifest, ticket_invalid, spoof_suspected,
- * manual_pending, manual_approved or manual_refused.
- */
-outcome: string, method: Method | null, ticket: string | null, trip: string | null, 
+export type Decision = { outcome: Outcome, method: Method | null, ticket: string | null, trip: string | null, 
 /**
  * For wrong_bus: the gate the passenger should go to.
  */
 gate: string | null, 
 /**
- * Why: a manual reason or a ticket refusal.
+ * For not_yet_boarding: when the bus leaves (unix seconds); boarding opens before it.
+ */
+departure: number | null, 
+/**
+ * Why, as a code: a manual reason, a ticket refusal, or the refusal a supervisor overrode.
  */
 reason: string | null, 
 /**
- * The manual check queued for staff, if any.
+ * The manual check queued for staff, or resolved by them, if any.
  */
 manual_check: number | null, };
 
@@ -103,22 +102,21 @@ at: number, lane: string,
 /**
  * Who resolved it, for a staff resolution.
  */
-staff: string | null, kiosk: KioskView, 
-/**
- * boarded, already_boarded, wrong_bus, not_on_manifest, ticket_invalid, spoof_suspected,
- * manual_pending, manual_approved or manual_refused.
- */
-outcome: string, method: Method | null, ticket: string | null, trip: string | null, 
+staff: string | null, kiosk: KioskView, outcome: Outcome, method: Method | null, ticket: string | null, trip: string | null, 
 /**
  * For wrong_bus: the gate the passenger should go to.
  */
 gate: string | null, 
 /**
- * Why: a manual reason or a ticket refusal.
+ * For not_yet_boarding: when the bus leaves (unix seconds); boarding opens before it.
+ */
+departure: number | null, 
+/**
+ * Why, as a code: a manual reason, a ticket refusal, or the refusal a supervisor overrode.
  */
 reason: string | null, 
 /**
- * The manual check queued for staff, if any.
+ * The manual check queued for staff, or resolved by them, if any.
  */
 manual_check: number | null, };
 
@@ -212,7 +210,7 @@ export type Observation = {
  */
 spoof: boolean | null, 
 /**
- * L2-normalised face embedding.
+ * L2-normalised face embedding, of the lane's embedder (checked where it enters).
  */
 embedding: Array<number>, };
 
@@ -221,9 +219,19 @@ embedding: Array<number>, };
  */
 export type ObserveRequest = { track: number, 
 /**
+ * The lane's id for this request: asked again (a retry after a lost reply), the service
+ * answers with the decision it first gave.
+ */
+request_id?: string | null, 
+/**
  * The lane's embedder id: the service compares with templates made by the same model.
  */
 model: string, observations: Array<Observation>, };
+
+/**
+ * What was decided for one passenger.
+ */
+export type Outcome = "boarded" | "already_boarded" | "wrong_bus" | "not_yet_boarding" | "not_on_manifest" | "ticket_invalid" | "spoof_suspected" | "manual_pending" | "manual_approved" | "manual_refused";
 
 /**
  * One line of a trip's manifest board.
@@ -271,13 +279,19 @@ period: string, trips: Array<TripReportRow>, totals: Totals, };
  */
 export type ResolveRequest = { approve: boolean, 
 /**
- * Required: every override is audited with a reason.
+ * Required: every resolution is audited with a reason (kept with the check, purged with
+ * the trip; never in the event log).
  */
 reason: string, 
 /**
  * The passenger's ticket, when the check had none (a face with no match).
  */
-ticket?: string | null, };
+ticket?: string | null, 
+/**
+ * A supervisor's explicit override of a wrong-gate or boarding-time refusal (recorded as
+ * such); refunded or used tickets are never overridden.
+ */
+override: boolean, };
 
 /**
  * Staff resolutions of the lane's manual checks numbered after the query's `after`, and the
@@ -315,6 +329,10 @@ export type StreamEvent = { "event": "decision", "data": LaneEvent } | { "event"
  * `POST /api/lane/ticket`: a ticket shown at the lane, with the face seen there.
  */
 export type TicketRequest = { presented: Presented, 
+/**
+ * As [`ObserveRequest::request_id`].
+ */
+request_id?: string | null, 
 /**
  * The lane's embedder id.
  */

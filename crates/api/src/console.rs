@@ -112,12 +112,17 @@ pub struct ManualItem {
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     pub approve: bool,
-    /// Required: every override is audited with a reason.
+    /// Required: every resolution is audited with a reason (kept with the check, purged with
+    /// the trip; never in the event log).
     pub reason: String,
     /// The passenger's ticket, when the check had none (a face with no match).
     #[serde(default)]
     #[ts(optional = nullable)]
     pub ticket: Option<String>,
+    /// A supervisor's explicit override of a wrong-gate or boarding-time refusal (recorded as
+    /// such); refunded or used tickets are never overridden.
+    #[serde(default, rename = "override")]
+    pub overriding: bool,
 }
 
 /// A trip on the manifest board.

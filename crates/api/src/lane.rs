@@ -16,6 +16,11 @@ use boardcheck_core::decider::{Observation, Presented};
 #[serde(deny_unknown_fields)]
 pub struct ObserveRequest {
     pub track: u64,
+    /// The lane's id for this request: asked again (a retry after a lost reply), the service
+    /// answers with the decision it first gave.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub request_id: Option<String>,
     /// The lane's embedder id: the service compares with templates made by the same model.
     pub model: String,
     pub observations: Vec<Observation>,
@@ -26,6 +31,10 @@ pub struct ObserveRequest {
 #[serde(deny_unknown_fields)]
 pub struct TicketRequest {
     pub presented: Presented,
+    /// As [`ObserveRequest::request_id`].
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub request_id: Option<String>,
     /// The lane's embedder id.
     pub model: String,
     /// The face at the lane when the ticket was shown; empty if none.

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Outcome, Resolution};
+use boardcheck_core::error::Kind;
 use boardcheck_core::manifest::keys::StationKeys;
 use boardcheck_core::manifest::store::{
     BoardResult, EventRecord, LiveCounts, ManualState, NewEvent, Options, PassengerStatus, Store, TripCounts,
@@ -76,7 +78,23 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn boarded_events(store: &Store) -> Vec<EventRecord> {
-    store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == "boarded").collect()
+    store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == Outcome::Boarded).collect()
+}
+
+/// The lane at gate 3, where G1 leaves, boarding from an hour before departure to half an hour after.
+fn gate_3() -> LaneScope {
+    LaneScope { gate: Some("3".into()), trips: vec![], window: BoardingWindow::minutes(60, 30) }
+}
+
+/// Opens a manual check at `lane` as the lane's rules would, at `now`; its id.
+fn open_check(store: &Store, lane: &str, ticket: Option<&str>, reason: ManualReason, now: i64) -> i64 {
+    let intent = Intent::Manual { reason, ticket_id: ticket.map(str::to_string) };
+    let decision = boarding::apply(store, lane, &intent, now).expect("records").expect("a decision");
+    decision.manual_check.expect("a check")
+}
+
+fn resolution<'a>(approve: bool, staff: &'a str, ticket: Option<&'a str>) -> Resolution<'a> {
+    Resolution { approve, staff, note: "documents seen", ticket, overriding: false }
 }
 
 #[test]
@@ -132,8 +150,9 @@ fn import_refuses_another_trips_ticket_duplicates_and_unknown_trips() {
     f.store.import_tickets("G1", &[ticket("T1", "1", "Li Lei", "110101199003071234")], &f.keys, 1).expect("imports");
 
     let clash = [ticket("T9", "9", "Han Mei", "110101199003075678"), ticket("T1", "1", "Li Lei", "110101199003071234")];
-    let err = f.store.import_tickets("G2", &clash, &f.keys, 2).expect_err("refused").to_string();
-    assert!(err.contains("ticket T1 already belongs to trip G1, not G2") && err.contains("manifest.db"), "{err}");
+    let err = f.store.import_tickets("G2", &clash, &f.keys, 2).expect_err("refused");
+    assert_eq!(err.kind(), Kind::Conflict);
+    assert!(err.to_string().contains("ticket T1 already belongs to trip G1, not G2"), "{err}");
     assert_eq!(f.store.ticket("T9").expect("reads"), None, "the refused import wrote nothing");
 
     let twice = [ticket("T5", "5", "A", "1"), ticket("T5", "6", "B", "2")];
@@ -217,16 +236,18 @@ fn boards_once_then_already_boarded() {
         lane: "lane-1",
         trip_id: Some("G1"),
         ticket_id: Some("T1"),
-        outcome: "wrong_bus",
+        outcome: Outcome::WrongBus,
         method: Some(Method::TicketFace),
         staff: None,
-        detail: Some("gate 3"),
+        detail: Some("3"),
+        check_id: None,
+        overrode: None,
     };
     let id = f.store.record_event(&wrong_bus).expect("records");
     let since = f.store.events_since(id - 1).expect("events");
     assert_eq!(since.len(), 1);
-    assert_eq!((since[0].id, since[0].outcome.as_str(), since[0].detail.as_deref()), (id, "wrong_bus", Some("gate 3")));
-    let forged = NewEvent { outcome: "boarded", ..wrong_bus };
+    assert_eq!((since[0].id, since[0].outcome, since[0].detail.as_deref()), (id, Outcome::WrongBus, Some("3")));
+    let forged = NewEvent { outcome: Outcome::Boarded, ..wrong_bus };
     assert!(f.store.record_event(&forged).expect_err("refused").to_string().contains("only by board()"));
     assert_eq!(f.store.ticket("T1").expect("reads").expect("exists").state, TicketState::Valid);
 }
@@ -248,51 +269,60 @@ fn events_are_append_only() {
 fn manual_check_approval_boards_and_a_check_resolves_once() {
     let f = fixture();
     f.store.import_tickets("G1", &numbered(3), &f.keys, 1).expect("imports");
-    let check = f.store.open_manual_check("lane-1", Some("G1"), Some("T0"), "child without ID card", 10).expect("opens");
+    let now = DEPARTURE - 600;
+    let check = open_check(&f.store, "lane-1", Some("T0"), ManualReason::Child, now);
     let pending = f.store.pending_manual_checks().expect("lists");
     assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].id, pending[0].state, pending[0].reason.as_str()), (check, ManualState::Pending, "child without ID card"));
+    assert_eq!((pending[0].id, pending[0].state, pending[0].reason.as_str()), (check, ManualState::Pending, "child"));
 
-    let approved = f.store.resolve_manual_check(check, true, "staff-7", "birth certificate seen", None, 20).expect("resolves");
-    assert_eq!(approved.state, ManualState::Approved);
-    assert_eq!(approved.boarding, Some(BoardResult::Boarded));
+    let approved = boarding::resolve(&f.store, check, &gate_3(), &resolution(true, "staff-7", None), now + 10).expect("resolves");
+    assert_eq!((approved.outcome, approved.manual_check), (Outcome::ManualApproved, Some(check)));
     assert_eq!(f.store.ticket("T0").expect("reads").expect("exists").state, TicketState::Boarded);
     let resolved = f.store.manual_check(check).expect("reads").expect("exists");
     assert_eq!(
-        (resolved.resolved_by.as_deref(), resolved.resolved_at, resolved.resolution.as_deref()),
-        (Some("staff-7"), Some(20), Some("birth certificate seen"))
+        (resolved.state, resolved.resolved_by.as_deref(), resolved.resolved_at, resolved.resolution.as_deref()),
+        (ManualState::Approved, Some("staff-7"), Some(now + 10), Some("documents seen"))
     );
 
-    let err = f.store.resolve_manual_check(check, false, "staff-8", "changed my mind", None, 30).expect_err("refused").to_string();
-    assert!(err.contains(&format!("manual check {check} was already approved by staff-7")), "{err}");
+    let err = boarding::resolve(&f.store, check, &gate_3(), &resolution(false, "staff-8", None), now + 20).expect_err("refused");
+    assert_eq!(err.kind(), Kind::Conflict);
+    assert!(err.to_string().contains(&format!("manual check {check} was already resolved by staff-7")), "{err}");
     assert!(f.store.pending_manual_checks().expect("lists").is_empty());
 
-    let refused_check = f.store.open_manual_check("lane-1", Some("G1"), Some("T1"), "suspected spoof", 40).expect("opens");
-    let refused = f.store.resolve_manual_check(refused_check, false, "staff-7", "face does not match", None, 50).expect("resolves");
-    assert_eq!((refused.state, refused.boarding), (ManualState::Refused, None));
+    let refused_check = open_check(&f.store, "lane-1", Some("T1"), ManualReason::SpoofSuspected, now + 30);
+    let refused = boarding::resolve(&f.store, refused_check, &gate_3(), &resolution(false, "staff-7", None), now + 40).expect("resolves");
+    assert_eq!(refused.outcome, Outcome::ManualRefused);
     assert_eq!(f.store.ticket("T1").expect("reads").expect("exists").state, TicketState::Valid);
-    let second = f.store.open_manual_check("lane-1", Some("G1"), Some("T0"), "again", 60).expect("opens");
-    let again = f.store.resolve_manual_check(second, true, "staff-7", "ok", None, 70).expect("resolves");
-    assert_eq!(again.boarding, Some(BoardResult::AlreadyBoarded { at: 20 }));
 
-    let outcomes: Vec<(String, Option<String>, Option<Method>)> =
-        f.store.events_since(0).expect("events").into_iter().map(|e| (e.outcome, e.staff, e.method)).collect();
+    // Approving a ticket that already boarded boards nobody, writes nothing, keeps the check open.
+    let second = open_check(&f.store, "lane-1", Some("T0"), ManualReason::FaceMismatch, now + 50);
+    let before = f.store.events_since(0).expect("events").len();
+    let err = boarding::resolve(&f.store, second, &gate_3(), &resolution(true, "staff-7", None), now + 60).expect_err("refused");
+    assert_eq!(err.kind(), Kind::Conflict);
+    assert!(err.to_string().starts_with("already_boarded:"), "{err}");
+    assert_eq!(f.store.events_since(0).expect("events").len(), before, "nothing written");
+    assert_eq!(f.store.manual_check(second).expect("reads").expect("exists").state, ManualState::Pending);
+
+    let outcomes: Vec<(Outcome, Option<String>, Option<i64>)> =
+        f.store.events_since(0).expect("events").into_iter().map(|e| (e.outcome, e.staff, e.check_id)).collect();
     let staff = || Some("staff-7".to_string());
     assert_eq!(
         outcomes,
         [
-            ("manual_check_approved".into(), staff(), Some(Method::Manual)),
-            ("boarded".into(), staff(), Some(Method::Manual)),
-            ("manual_check_refused".into(), staff(), Some(Method::Manual)),
-            ("manual_check_approved".into(), staff(), Some(Method::Manual)),
+            (Outcome::ManualPending, None, Some(check)),
+            (Outcome::ManualApproved, staff(), Some(check)),
+            (Outcome::Boarded, staff(), Some(check)),
+            (Outcome::ManualPending, None, Some(refused_check)),
+            (Outcome::ManualRefused, staff(), Some(refused_check)),
+            (Outcome::ManualPending, None, Some(second)),
         ]
     );
-    assert!(f
-        .store
-        .resolve_manual_check(999, true, "staff-7", "", None, 80)
-        .expect_err("refused")
-        .to_string()
-        .contains("no manual check 999"));
+    assert!(
+        f.store.events_since(0).expect("events").iter().all(|e| e.detail.as_deref() != Some("documents seen")),
+        "no free text in the log"
+    );
+    let err = boarding::resolve(&f.store, 999, &gate_3(), &resolution(true, "staff-7", None), now).expect_err("refused");
+    assert_eq!(err.kind(), Kind::NotFound);
 }
 
 #[test]
@@ -309,8 +339,8 @@ fn purge_blanks_personal_data_and_keeps_counts() {
     }
     f.store.board("T0", "lane-1", Method::Face, None, DEPARTURE - 600).expect("boards");
     f.store.board("T1", "lane-1", Method::TicketFace, None, DEPARTURE - 500).expect("boards");
-    let check = f.store.open_manual_check("lane-1", Some("G1"), Some("T2"), "no ID", DEPARTURE - 400).expect("opens");
-    f.store.resolve_manual_check(check, true, "staff-1", "ok", None, DEPARTURE - 300).expect("resolves");
+    let check = open_check(&f.store, "lane-1", Some("T2"), ManualReason::NoTemplate, DEPARTURE - 400);
+    boarding::resolve(&f.store, check, &gate_3(), &resolution(true, "staff-1", None), DEPARTURE - 300).expect("resolves");
 
     let sealed: Vec<u8> = rusqlite::Connection::open(&f.db)
         .expect("opens")
@@ -393,8 +423,9 @@ fn staff_accounts_are_added_once_and_hold_only_a_hash() {
     assert_eq!((li.id.as_str(), li.password_hash.as_str(), li.role), ("li", hash, Role::Supervisor));
     assert!(!format!("{li:?}").contains("argon2"), "Debug leaves the hash out");
 
-    let err = f.store.add_staff("li", "$argon2id$other", Role::Staff, 2).expect_err("taken").to_string();
-    assert!(err.contains("staff id 'li' already exists") && err.contains("manifest.db"), "{err}");
+    let err = f.store.add_staff("li", "$argon2id$other", Role::Staff, 2).expect_err("taken");
+    assert_eq!(err.kind(), Kind::Conflict);
+    assert!(err.to_string().contains("staff id 'li' already exists"), "{err}");
     assert_eq!(f.store.staff("li").expect("reads"), Some(li), "the existing account is untouched");
 
     let new_hash = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA";
@@ -417,24 +448,31 @@ fn staff_accounts_are_added_once_and_hold_only_a_hash() {
 fn staff_naming_the_ticket_of_an_unmatched_face_boards_it_once() {
     let f = fixture();
     f.store.import_tickets("G1", &numbered(2), &f.keys, 1).expect("imports");
-    let check = f.store.open_manual_check("lane-1", None, None, "no_match", 10).expect("opens");
+    let now = DEPARTURE - 600;
+    let check = open_check(&f.store, "lane-1", None, ManualReason::NoMatch, now);
+    let events = f.store.events_since(0).expect("events").len();
 
-    let err = f.store.resolve_manual_check(check, true, "staff-7", "ID seen", Some("T404"), 20).expect_err("unknown").to_string();
-    assert!(err.contains("no ticket T404") && err.contains("manifest.db"), "{err}");
+    let err = boarding::resolve(&f.store, check, &gate_3(), &resolution(true, "staff-7", Some("T404")), now).expect_err("unknown");
+    assert_eq!(err.kind(), Kind::NotFound);
+    assert!(err.to_string().contains("no ticket 'T404'"), "{err}");
+    let err = boarding::resolve(&f.store, check, &gate_3(), &resolution(true, "staff-7", None), now).expect_err("no ticket");
+    assert!(err.to_string().contains("name the passenger's ticket"), "{err}");
     let untouched = f.store.manual_check(check).expect("reads").expect("exists");
     assert_eq!((untouched.state, untouched.ticket_id), (ManualState::Pending, None));
-    assert!(f.store.events_since(0).expect("events").is_empty(), "nothing written");
+    assert_eq!(f.store.events_since(0).expect("events").len(), events, "nothing written");
 
-    let approved = f.store.resolve_manual_check(check, true, "staff-7", "ID seen", Some("T0"), 30).expect("resolves");
-    assert_eq!((approved.state, approved.boarding), (ManualState::Approved, Some(BoardResult::Boarded)));
+    let approved = boarding::resolve(&f.store, check, &gate_3(), &resolution(true, "staff-7", Some("T0")), now + 30).expect("resolves");
+    assert_eq!((approved.outcome, approved.ticket.as_deref(), approved.trip.as_deref()), (Outcome::ManualApproved, Some("T0"), Some("G1")));
     let resolved = f.store.manual_check(check).expect("reads").expect("exists");
     assert_eq!((resolved.ticket_id.as_deref(), resolved.trip_id.as_deref()), (Some("T0"), Some("G1")));
     assert_eq!(f.store.ticket("T0").expect("reads").expect("exists").state, TicketState::Boarded);
 
-    // The same passenger again at another lane, approved naming the same ticket: never twice.
-    let second = f.store.open_manual_check("lane-2", None, None, "no_match", 40).expect("opens");
-    let again = f.store.resolve_manual_check(second, true, "staff-8", "ID seen", Some("T0"), 50).expect("resolves");
-    assert_eq!(again.boarding, Some(BoardResult::AlreadyBoarded { at: 30 }));
+    // The same passenger again at another lane, approved naming the same ticket: never twice,
+    // and that check stays open.
+    let second = open_check(&f.store, "lane-2", None, ManualReason::NoMatch, now + 40);
+    let err = boarding::resolve(&f.store, second, &gate_3(), &resolution(true, "staff-8", Some("T0")), now + 50).expect_err("twice");
+    assert_eq!(err.kind(), Kind::Conflict);
+    assert_eq!(f.store.manual_check(second).expect("reads").expect("exists").state, ManualState::Pending);
     let boarded = boarded_events(&f.store);
     assert_eq!(boarded.len(), 1);
     assert_eq!(
@@ -443,30 +481,58 @@ fn staff_naming_the_ticket_of_an_unmatched_face_boards_it_once() {
     );
 
     // A check about one ticket cannot be resolved for another; naming its own is fine.
-    let own = f.store.open_manual_check("lane-1", Some("G1"), Some("T1"), "child", 60).expect("opens");
-    let err = f.store.resolve_manual_check(own, true, "staff-7", "x", Some("T0"), 70).expect_err("switched").to_string();
-    assert!(err.contains(&format!("manual check {own} is for ticket T1, not T0")), "{err}");
-    let own_resolved = f.store.resolve_manual_check(own, true, "staff-7", "x", Some("T1"), 80).expect("resolves");
-    assert_eq!(own_resolved.boarding, Some(BoardResult::Boarded));
-
-    // Approved with no ticket at all: recorded, nobody boards.
-    let bare = f.store.open_manual_check("lane-1", None, None, "no_match", 90).expect("opens");
-    let bare_resolved = f.store.resolve_manual_check(bare, true, "staff-7", "let through", None, 100).expect("resolves");
-    assert_eq!((bare_resolved.state, bare_resolved.boarding), (ManualState::Approved, None));
+    let own = open_check(&f.store, "lane-1", Some("T1"), ManualReason::Child, now + 60);
+    let err = boarding::resolve(&f.store, own, &gate_3(), &resolution(true, "staff-7", Some("T0")), now + 70).expect_err("switched");
+    assert!(err.to_string().contains(&format!("manual check {own} is for ticket T1, not T0")), "{err}");
+    let own_resolved = boarding::resolve(&f.store, own, &gate_3(), &resolution(true, "staff-7", Some("T1")), now + 80).expect("resolves");
+    assert_eq!(own_resolved.outcome, Outcome::ManualApproved);
     assert_eq!(boarded_events(&f.store).len(), 2);
+}
 
-    let err = f.store.resolve_manual_check(check, false, "staff-9", "no", Some("T0"), 110).expect_err("resolved once").to_string();
-    assert!(err.contains(&format!("manual check {check} was already approved by staff-7")), "{err}");
-    let approvals: Vec<(Option<String>, Option<String>)> = f
-        .store
-        .events_since(0)
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.outcome == "manual_check_approved")
-        .map(|e| (e.ticket_id, e.trip_id))
-        .collect();
-    let named = || (Some("T0".to_string()), Some("G1".to_string()));
-    assert_eq!(approvals, [named(), named(), (Some("T1".into()), Some("G1".into())), (None, None)]);
+#[test]
+fn staff_approvals_board_only_what_the_lane_could_and_supervisors_override_place_and_time_on_the_record() {
+    let f = fixture();
+    let later = DEPARTURE + 10 * 3600;
+    f.store.upsert_trip(&Trip { id: "G7".into(), route: "r".into(), departure: DEPARTURE, gate: "7".into() }).expect("trip");
+    f.store.upsert_trip(&trip("LATE", later)).expect("trip");
+    f.store.import_tickets("G1", &numbered(1), &f.keys, 1).expect("imports");
+    f.store.import_tickets("G7", &[ticket("S0", "1", "Seven", "330106199001019999")], &f.keys, 1).expect("imports");
+    f.store.import_tickets("LATE", &[ticket("L0", "1", "Later", "330106199001018888")], &f.keys, 1).expect("imports");
+    let mut refund = ticket("R0", "2", "Refunded", "330106199001017777");
+    refund.refunded = true;
+    f.store.import_tickets("G1", &[ticket("T0", "1", "Passenger 0", "3301061990010000000"), refund], &f.keys, 1).expect("imports");
+    let now = DEPARTURE - 600;
+    let try_approve = |ticket: &str, overriding: bool, at: i64| {
+        let check = open_check(&f.store, "lane-1", None, ManualReason::NoMatch, at);
+        let resolution = Resolution { overriding, ..resolution(true, "sup-1", Some(ticket)) };
+        (check, boarding::resolve(&f.store, check, &gate_3(), &resolution, at))
+    };
+    for (ticket, code) in [("S0", "wrong_bus"), ("L0", "not_yet_boarding"), ("R0", "refunded")] {
+        let (check, answer) = try_approve(ticket, false, now);
+        let err = answer.expect_err("refused");
+        assert_eq!(err.kind(), Kind::Conflict, "{ticket}");
+        assert!(err.to_string().starts_with(&format!("{code}:")), "{ticket}: {err}");
+        assert_eq!(f.store.manual_check(check).expect("reads").expect("exists").state, ManualState::Pending, "{ticket}: stays open");
+        assert_ne!(f.store.ticket(ticket).expect("reads").expect("exists").state, TicketState::Boarded);
+    }
+    // Three days after departure: departed.
+    let (_, gone) = try_approve("T0", false, DEPARTURE + 3 * 86_400);
+    assert!(gone.expect_err("departed").to_string().starts_with("departed:"));
+    // A supervisor's override of the gate: boards, and the log says it was an override.
+    let (check, overridden) = try_approve("S0", true, now);
+    let overridden = overridden.expect("overrides");
+    assert_eq!((overridden.outcome, overridden.reason.as_deref()), (Outcome::ManualApproved, Some("wrong_bus")));
+    let events = f.store.events_since(0).expect("events");
+    let recorded: Vec<(Outcome, Option<&str>)> =
+        events.iter().filter(|e| e.check_id == Some(check)).map(|e| (e.outcome, e.overrode.as_deref())).collect();
+    assert_eq!(
+        recorded,
+        [(Outcome::ManualPending, None), (Outcome::ManualApproved, Some("wrong_bus")), (Outcome::Boarded, Some("wrong_bus"))]
+    );
+    assert_eq!(f.store.manual_check(check).expect("reads").expect("exists").overrode.as_deref(), Some("wrong_bus"));
+    // No override revives a refunded ticket.
+    let (_, refunded) = try_approve("R0", true, now);
+    assert!(refunded.expect_err("refunded").to_string().starts_with("refunded:"));
 }
 
 /// G1: T1 (1A) boarded by face, T2 (1B) at a manual check, T3 (12) and T4 (2) not yet, T5 (3)
@@ -486,9 +552,9 @@ fn board_fixture() -> Fixture {
     f.store.import_tickets("G1", &rows, &f.keys, 1).expect("imports");
     f.store.import_tickets("G2", &[ticket("L1", "1A", "Li Lei", "330106199001019999")], &f.keys, 1).expect("imports");
     f.store.board("T1", "lane-1", Method::Face, None, 100).expect("boards");
-    f.store.open_manual_check("lane-1", Some("G1"), Some("T2"), "child", 110).expect("opens");
-    f.store.open_manual_check("lane-2", Some("G1"), Some("T1"), "spoof_suspected", 120).expect("opens");
-    f.store.open_manual_check("lane-2", Some("G1"), Some("T5"), "no_template", 130).expect("opens");
+    open_check(&f.store, "lane-1", Some("T2"), ManualReason::Child, 110);
+    open_check(&f.store, "lane-2", Some("T1"), ManualReason::SpoofSuspected, 120);
+    open_check(&f.store, "lane-2", Some("T5"), ManualReason::NoTemplate, 130);
     f
 }
 
@@ -556,7 +622,9 @@ fn live_counts_add_up_and_follow_the_board() {
     assert_eq!(counts, expected);
     f.store.board("T3", "lane-2", Method::TicketFace, None, 200).expect("boards");
     let check = f.store.pending_manual_checks().expect("lists").into_iter().find(|c| c.ticket_id.as_deref() == Some("T2")).expect("T2's");
-    f.store.resolve_manual_check(check.id, true, "staff-7", "ok", None, 210).expect("resolves");
+    // The fixture's clock is not the trips': a supervisor's override of the boarding time.
+    let overriding = Resolution { overriding: true, ..resolution(true, "staff-7", None) };
+    boarding::resolve(&f.store, check.id, &gate_3(), &overriding, 210).expect("resolves");
     let counts = f.store.live_counts("G1").expect("counts");
     assert_eq!(counts, LiveCounts { boarded: 3, not_yet: 1, manual_pending: 0, boarded_ticket_face: 1, boarded_manual: 1, ..expected });
     assert_eq!(counts.passengers, counts.boarded + counts.not_yet + counts.manual_pending);

@@ -2,15 +2,15 @@
 //! folder, next to the floor — the raw ONNX Runtime time of the detector and the embedder on
 //! the same frames — so the pipeline's own overhead is visible.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use boardcheck_core::boarding::Policy;
+use boardcheck_core::boarding::{BoardingWindow, LaneScope, Policy};
 use boardcheck_core::decider::{LocalDecider, TicketKeys};
-use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::cache::ManifestCache;
 use boardcheck_core::manifest::keys::StationKeys;
 use boardcheck_core::manifest::store::Store;
 use boardcheck_core::ticket::IssuerKeys;
@@ -135,14 +135,16 @@ impl FrameSource for Limited {
 pub fn run(engine: &FaceEngine, source: &str, frames: Option<u64>, threads: usize, realtime: bool) -> Result<BenchReport> {
     let dir = tempfile::tempdir().map_err(|e| Error::io("<tempdir>", e))?;
     let store = Store::open(&dir.path().join("bench.db"))?;
-    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+    let cache = ManifestCache::default();
     let (station_keys, issuers) = (StationKeys::load_or_create(&dir.path().join("station.key"))?, IssuerKeys::default());
     let limit = frames.unwrap_or(u64::MAX);
     let limited = Box::new(Limited::open(source, limit, realtime)?);
     // Latest frame wins, as with a live camera: the figures are what a lane would see.
     let options = LaneOptions { drop_stale: true, ..LaneOptions::default() };
     let keys = TicketKeys { station: &station_keys, issuers: &issuers };
-    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "bench".to_string(), policy: Policy::default() };
+    let scope = LaneScope { gate: Some("bench".to_string()), trips: Vec::new(), window: BoardingWindow::minutes(60, 30) };
+    let (lane, model) = ("bench".to_string(), engine.embedder_id().to_string());
+    let mut decider = LocalDecider { cache: &cache, store: &store, keys, lane, scope, model, policy: Policy::default() };
     let decision_latencies = Arc::new(Mutex::new(Vec::new()));
     let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(DecisionLatencies(decision_latencies.clone()))];
     let report = pipeline::run(engine, limited, &mut decider, &mut sinks, &options)?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use boardcheck_core::boarding::Policy;
+use boardcheck_core::boarding::{BoardingWindow, LaneScope, Policy};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -92,6 +92,15 @@ impl Default for OutputsConfig {
 }
 
 impl LaneConfig {
+    /// What this lane boards (deciding in its own process).
+    pub fn scope(&self) -> LaneScope {
+        LaneScope {
+            gate: self.gate.clone(),
+            trips: self.trips.clone(),
+            window: BoardingWindow::minutes(self.window_before_min, self.window_after_min),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut config: LaneConfig =
@@ -105,6 +114,9 @@ impl LaneConfig {
             }
             (Some(_), false) if config.token_file.is_none() => return bad("with `service_url`, give the lane's `token_file`"),
             _ => {}
+        }
+        if let Err(reason) = config.policy.check() {
+            return bad(&reason);
         }
         let base = path.parent().unwrap_or(Path::new("."));
         for relative in [&mut config.token_file, &mut config.issuer_keys].into_iter().flatten() {

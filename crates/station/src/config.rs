@@ -96,6 +96,7 @@ impl StationConfig {
             return Err(bad(format!("lane '{}' is listed twice", w[0])));
         }
         config.time_zone().map_err(|e| bad(format!("timezone '{}': {e}", config.timezone)))?;
+        config.policy.check().map_err(bad)?;
         Ok(config)
     }
 

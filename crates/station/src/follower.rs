@@ -12,7 +12,7 @@ use crate::hub::HubEvent;
 use crate::station::Station;
 use boardcheck_api::{KioskState, LaneEvent, StreamEvent};
 use boardcheck_core::boarding::kiosk;
-use boardcheck_core::boarding::Decision;
+use boardcheck_core::boarding::{Decision, Outcome};
 use boardcheck_core::manifest::store::{EventRecord, Store};
 
 /// How often the log is read when nothing here wakes the follower (another process wrote).
@@ -41,7 +41,7 @@ fn follow(station: Weak<Station>, store: Store, woken: Receiver<()>) {
                     take(&station, event, !first);
                 }
                 last = events.last().map_or(last, |e| e.id);
-                if events.iter().any(|e| e.outcome != "boarded" || e.staff.is_none()) || first {
+                if events.iter().any(|e| e.outcome != Outcome::Boarded || e.staff.is_none()) || first {
                     publish_queue(&station, &store);
                 }
             }
@@ -60,10 +60,9 @@ fn take(station: &Station, event: &EventRecord, live: bool) {
     let view = kiosk::view(&decision);
     let lane_event = LaneEvent { id: event.id, at: event.at, lane: event.lane.clone(), decision, staff: event.staff.clone(), kiosk: view };
     // A staff approval writes its resolution and then the boarding: the lane shows one.
-    let shown = !(event.outcome == "boarded" && event.staff.is_some());
-    // A resolution's kiosk message comes from its decision ([`Station::resolve`]): an
-    // approval that could not board (already boarded) must not show "pass".
-    if shown && station.lanes.remember(lane_event.clone()) && live && !is_resolution(&event.outcome) {
+    let shown = !(event.outcome == Outcome::Boarded && event.staff.is_some());
+    // A resolution's kiosk message is set by [`Station::resolve`], which also tells the lane.
+    if shown && station.lanes.remember(lane_event.clone()) && live && !event.outcome.is_resolution() {
         let kiosk = KioskState::showing(&lane_event.kiosk, event.at);
         station.lanes.show(&event.lane, kiosk.clone());
         station.hub.send(HubEvent::Kiosk { lane: event.lane.clone(), kiosk });
@@ -72,7 +71,7 @@ fn take(station: &Station, event: &EventRecord, live: bool) {
         return;
     }
     if shown {
-        station.metrics.decisions.with_label_values(&[&event.lane, &lane_event.decision.outcome]).inc();
+        station.metrics.decisions.with_label_values(&[event.lane.as_str(), event.outcome.word()]).inc();
     }
     if let Some(trip) = &event.trip_id {
         station.hub.send(HubEvent::Console(StreamEvent::Board { trip: trip.clone() }));
@@ -92,38 +91,21 @@ fn publish_queue(station: &Station, store: &Store) {
     }
 }
 
-/// The decision an event records, in the words a lane uses.
+/// The decision an event records: its outcome, ids and codes, as the lane reported it.
 fn decision_of(e: &EventRecord) -> Decision {
-    let outcome = match e.outcome.as_str() {
-        "manual_check_approved" => "manual_approved",
-        "manual_check_refused" => "manual_refused",
-        other => other,
-    };
-    let detail = e.detail.clone();
-    let (gate, reason, manual_check) = match (outcome, resolution_detail(detail.as_deref())) {
-        ("wrong_bus", _) => (detail, None, None),
-        (_, Some((check, said))) => (None, Some(said.to_string()), Some(check)),
-        _ => (None, detail, None),
+    let (gate, reason) = match e.outcome {
+        Outcome::WrongBus => (e.detail.clone(), None),
+        // A staff resolution's reason is the refusal a supervisor overrode, if any.
+        outcome if outcome.is_resolution() => (None, e.overrode.clone()),
+        _ => (None, e.detail.clone()),
     };
     Decision {
-        outcome: outcome.to_string(),
         method: e.method,
         ticket: e.ticket_id.clone(),
         trip: e.trip_id.clone(),
         gate,
         reason,
-        manual_check,
+        manual_check: e.check_id,
+        ..Decision::new(e.outcome)
     }
-}
-
-/// Staff resolutions, as the store names their events.
-fn is_resolution(outcome: &str) -> bool {
-    matches!(outcome, "manual_check_approved" | "manual_check_refused")
-}
-
-/// The check and the staff's reason in a resolution's detail, which the store writes as
-/// `check {id}: {reason}`.
-fn resolution_detail(detail: Option<&str>) -> Option<(i64, &str)> {
-    let (id, said) = detail?.strip_prefix("check ")?.split_once(": ")?;
-    Some((id.parse().ok()?, said))
 }

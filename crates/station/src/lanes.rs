@@ -1,24 +1,21 @@
-//! The lanes the service accepts: their tokens, and what it keeps about each while it runs —
-//! the last health report, the last decisions, what its kiosk shows, and the candidate
-//! templates it matches against (cached; reloaded as trips enter the boarding window).
+//! The lanes the service accepts: their tokens, what each boards (its [`LaneScope`]), and what
+//! the service keeps about each while it runs — the last health report, the last decisions,
+//! what its kiosk shows. (The templates they match against are the station's manifest cache.)
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
 
 use crate::auth;
 use crate::config::LaneEntry;
 use crate::error::{Error, Result};
 use crate::lock;
 use boardcheck_api::{CameraStatus, Health, HealthReport, KioskState, LaneEvent, LaneView};
-use boardcheck_core::manifest::cache::{self, LaneManifest};
+use boardcheck_core::boarding::{BoardingWindow, LaneScope};
 use boardcheck_core::manifest::Trip;
 
 /// Decisions kept per lane for the console's lane cards.
 const LAST_DECISIONS: usize = 10;
-/// A lane's candidate templates are reloaded at least this often (trips enter the window).
-const MANIFEST_TTL: Duration = Duration::from_secs(15);
 /// A lane not heard from for this long shows as unknown.
 const LANE_SILENT: i64 = 30;
 
@@ -38,8 +35,6 @@ struct LaneLive {
     health: Option<(HealthReport, i64)>,
     last: VecDeque<LaneEvent>,
     kiosk: KioskState,
-    /// Candidates cached with when they were loaded and for which embedder.
-    manifest: Option<(Instant, String, Arc<LaneManifest>)>,
 }
 
 impl Lanes {
@@ -48,7 +43,7 @@ impl Lanes {
         let mut lanes = HashMap::new();
         for entry in entries {
             let token = load_or_create_token(&entry.token_file)?;
-            let live = LaneLive { health: None, last: VecDeque::new(), kiosk: KioskState::idle(now), manifest: None };
+            let live = LaneLive { health: None, last: VecDeque::new(), kiosk: KioskState::idle(now) };
             lanes.insert(entry.name.clone(), Lane { entry: entry.clone(), token: auth::token_digest(&token), live: Mutex::new(live) });
         }
         Ok(Lanes(lanes))
@@ -64,30 +59,9 @@ impl Lanes {
         self.0.contains_key(lane)
     }
 
-    /// `lane`'s cached candidates made by embedder `model`, while fresh.
-    pub fn cached_manifest(&self, lane: &str, model: &str) -> Option<Arc<LaneManifest>> {
-        let live = lock(&self.0.get(lane)?.live);
-        let (loaded, cached_model, manifest) = live.manifest.as_ref()?;
-        (loaded.elapsed() < MANIFEST_TTL && cached_model == model).then(|| manifest.clone())
-    }
-
-    /// Caches `lane`'s candidates made by embedder `model`.
-    pub fn keep_manifest(&self, lane: &str, model: &str, manifest: Arc<LaneManifest>) {
-        if let Some(found) = self.0.get(lane) {
-            lock(&found.live).manifest = Some((Instant::now(), model.to_string(), manifest));
-        }
-    }
-
-    /// The trips among `station`'s (those boarding now) that `lane` boards.
-    pub fn served(&self, lane: &str, station: &[Trip]) -> HashSet<String> {
-        self.0.get(lane).map(|l| served_by(&l.entry, station)).unwrap_or_default()
-    }
-
-    /// Drops every cached manifest: ticket states changed.
-    pub fn forget_manifests(&self) {
-        for lane in self.0.values() {
-            lock(&lane.live).manifest = None;
-        }
+    /// What `lane` boards, with the station's boarding `window`; `None` for an unknown lane.
+    pub fn scope(&self, lane: &str, window: BoardingWindow) -> Option<LaneScope> {
+        self.0.get(lane).map(|l| scope_of(&l.entry, window))
     }
 
     /// Keeps `lane`'s report, received at `now`; its health as the console shows it, `None`
@@ -104,7 +78,9 @@ impl Lanes {
             .0
             .values()
             .map(|lane| {
-                let mut trips: Vec<String> = served_by(&lane.entry, station).into_iter().collect();
+                // The window does not matter here: `station` is the trips boarding now.
+                let scope = scope_of(&lane.entry, BoardingWindow::minutes(0, 0));
+                let mut trips: Vec<String> = station.iter().filter(|t| scope.serves(t)).map(|t| t.id.clone()).collect();
                 trips.sort();
                 let live = lock(&lane.live);
                 LaneView {
@@ -141,9 +117,8 @@ impl Lanes {
     }
 }
 
-/// The trips among `station`'s that `lane` boards.
-fn served_by(lane: &LaneEntry, station: &[Trip]) -> HashSet<String> {
-    cache::served_trips(station, lane.gate.as_deref(), &lane.trips)
+fn scope_of(lane: &LaneEntry, window: BoardingWindow) -> LaneScope {
+    LaneScope { gate: lane.gate.clone(), trips: lane.trips.clone(), window }
 }
 
 fn health_of(report: Option<&(HealthReport, i64)>, now: i64) -> Health {

@@ -25,35 +25,16 @@ use crate::metrics::Metrics;
 use crate::resolutions::Resolutions;
 use boardcheck_api::{CameraStatus, HealthReport, KioskState, LaneView, ManualItem, StreamEvent, TicketView, TripView};
 use boardcheck_core::boarding::kiosk;
-use boardcheck_core::boarding::{self, Decision};
+use boardcheck_core::boarding::{self, BoardingWindow, Decision, LaneScope, Resolution};
 use boardcheck_core::clock::unix_now;
 use boardcheck_core::decider::{LocalDecider, Observation, Presented, TicketKeys};
-use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::error::Kind;
+use boardcheck_core::manifest::cache::ManifestCache;
 use boardcheck_core::manifest::keys::StationKeys;
-use boardcheck_core::manifest::store::{ManualState, Store};
-use boardcheck_core::manifest::Trip;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::manifest::{Role, Trip};
 use boardcheck_core::ticket::IssuerKeys;
-
-/// Why a request cannot be done; the HTTP layer turns these into status codes.
-#[derive(Debug)]
-pub enum Refusal {
-    NotFound(String),
-    Conflict(String),
-    Invalid(String),
-    Failed(Error),
-}
-
-impl From<Error> for Refusal {
-    fn from(e: Error) -> Self {
-        Refusal::Failed(e)
-    }
-}
-
-impl From<boardcheck_core::Error> for Refusal {
-    fn from(e: boardcheck_core::Error) -> Self {
-        Refusal::Failed(e.into())
-    }
-}
+use boardcheck_core::Error as CoreError;
 
 pub struct Station {
     pub config: StationConfig,
@@ -67,6 +48,8 @@ pub struct Station {
     pub metrics: Metrics,
     pub(crate) hub: Hub,
     resolutions: Resolutions,
+    /// The lanes' manifests, shared by every decision the service makes.
+    manifests: ManifestCache,
     /// Nudges the event follower after a write here, so consoles hear at once.
     wake: Sender<()>,
 }
@@ -97,6 +80,7 @@ impl Station {
             lanes,
             hub: Hub::default(),
             resolutions: Resolutions::default(),
+            manifests: ManifestCache::default(),
             wake,
             config,
         });
@@ -125,60 +109,59 @@ impl Station {
         self.lanes.for_token(token)
     }
 
+    /// What `lane` boards: its gate or trips, in the station's boarding window.
+    fn scope(&self, lane: &str) -> LaneScope {
+        let window = BoardingWindow::minutes(self.config.window_before_min, self.config.window_after_min);
+        // A lane not configured here (one deciding in its own process) serves no trip: staff
+        // may refuse its checks, and only a supervisor's override approves one.
+        self.lanes.scope(lane, window).unwrap_or(LaneScope { gate: None, trips: Vec::new(), window })
+    }
+
     /// A lane's observations of one track made by embedder `model`, with the ticket shown if
-    /// any → its decision (`None`: keep looking).
+    /// any → its decision (`None`: keep looking). A request the lane names (`request_id`) is
+    /// decided once: asked again (a retry after a lost reply), it gets its first answer.
     pub fn decide(
         &self,
         lane: &str,
         model: &str,
+        request_id: Option<&str>,
         presented: Option<&Presented>,
         observations: &[Observation],
-    ) -> std::result::Result<Option<Decision>, Refusal> {
+    ) -> Result<Option<Decision>> {
         let started = Instant::now();
-        let manifest = self.lane_manifest(lane, model)?;
-        let dims = manifest.candidates.first().map(|c| c.template.len());
-        for o in observations {
-            if o.embedding.iter().any(|v| !v.is_finite()) || dims.is_some_and(|d| d != o.embedding.len()) {
-                return Err(Refusal::Invalid(format!(
-                    "an observation's embedding has {} values (finite ones expected, {} per template here)",
-                    o.embedding.len(),
-                    dims.unwrap_or_default()
-                )));
-            }
+        if !self.lanes.contains(lane) {
+            return Err(CoreError::not_found(format!("no lane '{lane}'")).into());
         }
         let decision = {
             let store = self.store();
-            let keys = TicketKeys { station: &self.keys, issuers: &self.issuers };
-            let decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: lane.to_string(), policy: self.config.policy };
-            match presented {
-                Some(ticket) => decider.decide_presented(ticket, observations, unix_now())?,
-                None => decider.decide_track(observations, unix_now())?,
+            if let Some(answer) = request_id.map(|id| store.lane_answer(lane, id)).transpose()?.flatten() {
+                return Ok(Some(answer));
             }
+            let keys = TicketKeys { station: &self.keys, issuers: &self.issuers };
+            let decider = LocalDecider {
+                cache: &self.manifests,
+                store: &store,
+                keys,
+                lane: lane.to_string(),
+                scope: self.scope(lane),
+                model: model.to_string(),
+                policy: self.config.policy,
+            };
+            let now = unix_now();
+            let decision = match presented {
+                Some(ticket) => decider.decide_presented(ticket, observations, now)?,
+                None => decider.decide_track(observations, now)?,
+            };
+            if let (Some(id), Some(decision)) = (request_id, &decision) {
+                store.keep_lane_answer(lane, id, decision, now)?;
+            }
+            decision
         };
         self.metrics.decide_seconds.observe(started.elapsed().as_secs_f64());
-        if decision.as_ref().is_some_and(|d| d.outcome == "boarded") {
-            self.lanes.forget_manifests(); // ticket states changed
-        }
         if decision.is_some() {
             self.written();
         }
         Ok(decision)
-    }
-
-    /// The candidates `lane` matches against, for embedder `model`.
-    fn lane_manifest(&self, lane: &str, model: &str) -> std::result::Result<Arc<LaneManifest>, Refusal> {
-        if !self.lanes.contains(lane) {
-            return Err(Refusal::NotFound(format!("no lane '{lane}'")));
-        }
-        if let Some(manifest) = self.lanes.cached_manifest(lane, model) {
-            return Ok(manifest);
-        }
-        let store = self.store();
-        let station = self.trips_boarding(&store)?;
-        let served = self.lanes.served(lane, &station);
-        let manifest = Arc::new(LaneManifest::load(&store, &self.keys, &station, served, model)?);
-        self.lanes.keep_manifest(lane, model, manifest.clone());
-        Ok(manifest)
     }
 
     /// The trips boarding in the station now.
@@ -242,46 +225,42 @@ impl Station {
         }
     }
 
-    /// A staff member's answer to a manual check, audited with their id and reason.
+    /// A staff member's answer to a manual check, audited with their id and reason. Any staff
+    /// member may resolve any lane's checks (the station's staff work every lane); a check is
+    /// resolved once, and a colleague's consoles hear of it at once (the event log's follower
+    /// updates the queue; resolving it again is refused, naming who did). An approval boards
+    /// only what the check's lane could board; `overriding` a wrong-gate or boarding-time
+    /// refusal is for supervisors, and is recorded as an override.
     pub fn resolve(
         &self,
         check_id: i64,
         approve: bool,
-        staff: &str,
+        staff: (&str, Role),
         reason: &str,
         ticket: Option<&str>,
-    ) -> std::result::Result<Decision, Refusal> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Refusal::Invalid("say why: a reason is required for every override".into()));
+        overriding: bool,
+    ) -> Result<Decision> {
+        let note = reason.trim();
+        if note.is_empty() {
+            return Err(CoreError::invalid("say why: a reason is required for every resolution").into());
+        }
+        if overriding && staff.1 != Role::Supervisor {
+            return Err(CoreError::Refused { kind: Kind::Forbidden, reason: "only a supervisor may override a refusal".into() }.into());
         }
         let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
         let (lane, decision) = {
             let store = self.store();
-            let check = store.manual_check(check_id)?.ok_or_else(|| Refusal::NotFound(format!("no manual check {check_id}")))?;
-            if check.state != ManualState::Pending {
-                let by = check.resolved_by.unwrap_or_default();
-                return Err(Refusal::Conflict(format!("manual check {check_id} was already resolved by {by}")));
-            }
-            if let Some(named) = ticket {
-                if check.ticket_id.as_deref().is_some_and(|t| t != named) {
-                    return Err(Refusal::Invalid(format!("manual check {check_id} is for another ticket; it cannot be switched")));
-                }
-                if store.ticket(named)?.is_none() {
-                    return Err(Refusal::NotFound(format!("no ticket '{named}' on any manifest here")));
-                }
-            }
-            let decision = boarding::resolve(&store, check_id, approve, staff, reason, ticket, unix_now())?;
-            (check.lane, decision)
+            let lane =
+                store.manual_check(check_id)?.map(|c| c.lane).ok_or_else(|| CoreError::not_found(format!("no manual check {check_id}")))?;
+            let resolution = Resolution { approve, staff: staff.0, note, ticket, overriding };
+            (lane.clone(), boarding::resolve(&store, check_id, &self.scope(&lane), &resolution, unix_now())?)
         };
-        // The kiosk shows the resolution's own decision: an approval that could not board
-        // (already boarded) must not show "pass" (the follower leaves resolutions to this).
+        // The kiosk shows the resolution's own decision (the follower leaves resolutions to this).
         let kiosk = KioskState::showing(&kiosk::view(&decision), unix_now());
         if self.lanes.show(&lane, kiosk.clone()) {
             self.hub.send(HubEvent::Kiosk { lane: lane.clone(), kiosk });
         }
         self.resolutions.push(lane, decision.clone());
-        self.lanes.forget_manifests();
         self.written();
         Ok(decision)
     }

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashSet;
 
-use super::{Intent, ManualReason, TicketProblem};
-use crate::error::Result;
+use super::{Intent, LaneScope, ManualReason, Outcome, TicketProblem, Unboardable};
+use crate::error::{Error, Kind, Result};
 use crate::manifest::keys::StationKeys;
 use crate::manifest::store::{BoardResult, ManualState, NewEvent, Store};
 use crate::manifest::{Method, TicketRecord, TicketState, Trip};
@@ -17,23 +17,24 @@ use crate::ticket::{self, IssuerKeys};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
-    /// boarded, already_boarded, wrong_bus, not_on_manifest, ticket_invalid, spoof_suspected,
-    /// manual_pending, manual_approved or manual_refused.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub method: Option<Method>,
     pub ticket: Option<String>,
     pub trip: Option<String>,
     /// For wrong_bus: the gate the passenger should go to.
     pub gate: Option<String>,
-    /// Why: a manual reason or a ticket refusal.
+    /// For not_yet_boarding: when the bus leaves (unix seconds); boarding opens before it.
+    #[serde(default)]
+    pub departure: Option<i64>,
+    /// Why, as a code: a manual reason, a ticket refusal, or the refusal a supervisor overrode.
     pub reason: Option<String>,
-    /// The manual check queued for staff, if any.
+    /// The manual check queued for staff, or resolved by them, if any.
     pub manual_check: Option<i64>,
 }
 
 impl Decision {
-    fn new(outcome: &str) -> Self {
-        Decision { outcome: outcome.to_string(), method: None, ticket: None, trip: None, gate: None, reason: None, manual_check: None }
+    pub fn new(outcome: Outcome) -> Self {
+        Decision { outcome, method: None, ticket: None, trip: None, gate: None, departure: None, reason: None, manual_check: None }
     }
 }
 
@@ -44,82 +45,147 @@ pub fn apply(store: &Store, lane: &str, intent: &Intent, now: i64) -> Result<Opt
         Intent::Board { ticket_id, trip_id, method } => {
             let outcome = match store.board(ticket_id, lane, *method, None, now)? {
                 // The store wrote the boarding event in the same transaction.
-                BoardResult::Boarded => return Ok(Some(Decision { method: Some(*method), ..with_ticket("boarded", ticket_id, trip_id) })),
-                BoardResult::AlreadyBoarded { .. } => with_ticket("already_boarded", ticket_id, trip_id),
-                BoardResult::Refunded => {
-                    Decision { reason: Some("refunded".to_string()), ..with_ticket("ticket_invalid", ticket_id, trip_id) }
+                BoardResult::Boarded => {
+                    return Ok(Some(Decision { method: Some(*method), ..with_ticket(Outcome::Boarded, ticket_id, trip_id) }))
                 }
-                BoardResult::UnknownTicket => Decision::new("not_on_manifest"),
+                BoardResult::AlreadyBoarded { .. } => with_ticket(Outcome::AlreadyBoarded, ticket_id, trip_id),
+                BoardResult::Refunded => Decision {
+                    reason: Some(Unboardable::Refunded.code().to_string()),
+                    ..with_ticket(Outcome::TicketInvalid, ticket_id, trip_id)
+                },
+                BoardResult::UnknownTicket => Decision::new(Outcome::NotOnManifest),
             };
             Decision { method: Some(*method), ..outcome }
         }
-        Intent::AlreadyBoarded { ticket_id, trip_id } => with_ticket("already_boarded", ticket_id, trip_id),
+        Intent::AlreadyBoarded { ticket_id, trip_id } => with_ticket(Outcome::AlreadyBoarded, ticket_id, trip_id),
         Intent::WrongBus { ticket_id, trip_id, gate } => {
-            Decision { gate: Some(gate.clone()), ..with_ticket("wrong_bus", ticket_id, trip_id) }
+            Decision { gate: Some(gate.clone()), ..with_ticket(Outcome::WrongBus, ticket_id, trip_id) }
         }
-        Intent::NotOnManifest => Decision::new("not_on_manifest"),
-        Intent::TicketInvalid { reason } => Decision { reason: Some(reason.clone()), ..Decision::new("ticket_invalid") },
+        Intent::NotYetBoarding { ticket_id, trip_id, departure } => {
+            Decision { departure: Some(*departure), ..with_ticket(Outcome::NotYetBoarding, ticket_id, trip_id) }
+        }
+        Intent::NotOnManifest { method } => Decision { method: Some(*method), ..Decision::new(Outcome::NotOnManifest) },
+        Intent::TicketInvalid { ticket_id, trip_id, reason } => Decision {
+            ticket: ticket_id.clone(),
+            trip: trip_id.clone(),
+            reason: Some(reason.clone()),
+            ..Decision::new(Outcome::TicketInvalid)
+        },
         Intent::SpoofSuspected { ticket_id } => {
-            let check = queue_manual(store, lane, ticket_id.as_deref(), ManualReason::SpoofSuspected, now)?;
-            Decision {
-                ticket: ticket_id.clone(),
-                manual_check: Some(check),
-                reason: Some("spoof_suspected".to_string()),
-                ..Decision::new("spoof_suspected")
-            }
+            let decision =
+                Decision { reason: Some(ManualReason::SpoofSuspected.code().to_string()), ..Decision::new(Outcome::SpoofSuspected) };
+            return queue_manual(store, lane, ticket_id.as_deref(), decision, now).map(Some);
         }
         Intent::Manual { reason, ticket_id } => {
-            let check = queue_manual(store, lane, ticket_id.as_deref(), *reason, now)?;
-            Decision {
-                ticket: ticket_id.clone(),
-                manual_check: Some(check),
-                method: Some(Method::Manual),
-                reason: Some(reason_name(*reason)),
-                ..Decision::new("manual_pending")
-            }
+            let decision =
+                Decision { method: Some(Method::Manual), reason: Some(reason.code().to_string()), ..Decision::new(Outcome::ManualPending) };
+            return queue_manual(store, lane, ticket_id.as_deref(), decision, now).map(Some);
         }
     };
-    store.record_event(&NewEvent {
+    store.record_event(&event_of(&decision, lane, now))?;
+    Ok(Some(decision))
+}
+
+/// The event that records `decision`: codes and ids only, never free text (the log is kept).
+fn event_of<'a>(decision: &'a Decision, lane: &'a str, now: i64) -> NewEvent<'a> {
+    NewEvent {
         at: now,
         lane,
         trip_id: decision.trip.as_deref(),
         ticket_id: decision.ticket.as_deref(),
-        outcome: &decision.outcome,
+        outcome: decision.outcome,
         method: decision.method,
         staff: None,
         detail: decision.reason.as_deref().or(decision.gate.as_deref()),
-    })?;
-    Ok(Some(decision))
+        check_id: decision.manual_check,
+        overrode: None,
+    }
 }
 
-/// A staff member's answer to a manual check, recorded (and the ticket boarded on approval).
-/// `ticket` names the passenger's ticket when the check had none (a face with no match).
-pub fn resolve(
-    store: &Store,
-    check_id: i64,
-    approved: bool,
-    staff: &str,
-    reason: &str,
-    ticket: Option<&str>,
-    now: i64,
-) -> Result<Decision> {
-    let resolution = store.resolve_manual_check(check_id, approved, staff, reason, ticket, now)?;
-    let check = store.manual_check(check_id)?;
-    let outcome = match (resolution.state, resolution.boarding) {
-        // Approved, but another lane boarded the ticket meanwhile: say so, never twice.
-        (ManualState::Approved, Some(BoardResult::AlreadyBoarded { .. })) => "already_boarded",
-        // Approval cannot revive a refunded ticket: the kiosk must not show "pass".
-        (ManualState::Approved, Some(BoardResult::Refunded)) => "ticket_invalid",
-        (ManualState::Approved, _) => "manual_approved",
-        _ => "manual_refused",
+/// A staff member's answer to a manual check.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolution<'a> {
+    pub approve: bool,
+    /// The staff member's id (their own login).
+    pub staff: &'a str,
+    /// Why, in their words: kept with the check (purged with the trip), never in the event log.
+    pub note: &'a str,
+    /// The passenger's ticket, for a check that had none (a face with no match).
+    pub ticket: Option<&'a str>,
+    /// A supervisor's explicit override of a wrong-gate or boarding-time refusal.
+    pub overriding: bool,
+}
+
+/// Records a staff resolution of the pending manual check `check_id`, opened at a lane that
+/// boards `scope`. An approval boards a ticket, under the same checks as a lane
+/// ([`super::approval`]): a refunded, used, other-gate or out-of-window ticket is refused with
+/// its reason ([`Kind::Conflict`](crate::error::Kind)), nothing is written, and the check stays
+/// open for staff to retry (or a supervisor to override where that is allowed).
+pub fn resolve(store: &Store, check_id: i64, scope: &LaneScope, resolution: &Resolution<'_>, now: i64) -> Result<Decision> {
+    let check = store.manual_check(check_id)?.ok_or_else(|| Error::not_found(format!("no manual check {check_id}")))?;
+    if check.state != ManualState::Pending {
+        let by = check.resolved_by.as_deref().unwrap_or("?");
+        return Err(Error::conflict(format!("manual check {check_id} was already resolved by {by}")));
+    }
+    let ticket_id = match (check.ticket_id.as_deref(), resolution.ticket) {
+        (Some(own), Some(named)) if own != named => {
+            return Err(Error::invalid(format!(
+                "manual check {check_id} is for ticket {own}, not {named}; a check's ticket cannot be changed"
+            )))
+        }
+        (own, named) => own.or(named),
     };
+    let mut overrode = None;
+    let mut trip = check.trip_id.clone();
+    if resolution.approve {
+        let ticket_id = ticket_id.ok_or_else(|| {
+            Error::invalid(format!(
+                "manual check {check_id} names no ticket: to approve, name the passenger's ticket (every boarding is on a ticket)"
+            ))
+        })?;
+        let (record, ticket_trip) =
+            store.ticket_trip(ticket_id)?.ok_or_else(|| Error::not_found(format!("no ticket '{ticket_id}' on any manifest here")))?;
+        overrode = boarding_approval(&record, &ticket_trip, scope, resolution.overriding, now)?;
+        trip = Some(ticket_trip.id);
+    }
+    let outcome = if resolution.approve { Outcome::ManualApproved } else { Outcome::ManualRefused };
+    let event = NewEvent {
+        at: now,
+        lane: &check.lane,
+        trip_id: trip.as_deref(),
+        ticket_id,
+        outcome,
+        method: Some(Method::Manual),
+        staff: Some(resolution.staff),
+        detail: None,
+        check_id: Some(check_id),
+        overrode: overrode.as_ref().map(Unboardable::code),
+    };
+    store.resolve_manual_check(check_id, &event, resolution.note)?;
     Ok(Decision {
         method: Some(Method::Manual),
-        ticket: check.as_ref().and_then(|c| c.ticket_id.clone()),
-        trip: check.and_then(|c| c.trip_id),
-        reason: Some(reason.to_string()),
+        ticket: ticket_id.map(str::to_string),
+        trip,
+        reason: overrode.as_ref().map(|o| o.code().to_string()),
         manual_check: Some(check_id),
         ..Decision::new(outcome)
+    })
+}
+
+/// Whether staff may board `ticket` at a lane of `scope`: `Ok(Some(refusal))` when a supervisor
+/// overrides that refusal; an error with the refusal's reason otherwise.
+fn boarding_approval(ticket: &TicketRecord, trip: &Trip, scope: &LaneScope, overriding: bool, now: i64) -> Result<Option<Unboardable>> {
+    super::approval(ticket, scope.place(trip, now), overriding).map_err(|refusal| {
+        let id = &ticket.id;
+        let why = match &refusal {
+            Unboardable::Refunded => format!("ticket {id} was refunded"),
+            Unboardable::AlreadyBoarded => format!("ticket {id} has already boarded"),
+            Unboardable::WrongBus { gate } => format!("ticket {id} is for trip {} at gate {gate}, not a trip of this lane", trip.id),
+            Unboardable::NotYetBoarding { .. } => format!("trip {} of ticket {id} is not boarding yet", trip.id),
+            Unboardable::Departed { .. } => format!("trip {} of ticket {id} has departed", trip.id),
+        };
+        let remedy = if refusal.overridable() { "; a supervisor may override it, with a reason" } else { "" };
+        Error::Refused { kind: Kind::Conflict, reason: format!("{}: {why}; the check stays open{remedy}", refusal.code()) }
     })
 }
 
@@ -141,27 +207,31 @@ pub fn lookup_ticket(
         Some((record, _)) if record.state == TicketState::Refunded => Err(TicketProblem::Refunded),
         // The token names the trip; the manifest must agree, or the token is not for this ticket.
         Some((record, trip)) if trip.id != ticket.trip_id => {
-            Err(TicketProblem::Token(format!("trip mismatch: token {}, manifest {}", ticket.trip_id, record.trip_id)))
+            tracing::warn!(token_trip = %ticket.trip_id, manifest_trip = %record.trip_id, ticket = %record.id, "a signed token names another trip than the manifest");
+            Err(TicketProblem::Token("trip_mismatch".to_string()))
         }
         Some(found) => Ok(found),
     })
 }
 
-/// The ticket of an ID card tapped at the lane (the reader gives the document number): the
-/// passenger's ticket on a trip boarding now, looked up by the keyed document hash. Several
-/// tickets (a return trip, a later bus) resolve to the one on `station_trips` departing first.
+/// The ticket of an ID card tapped at the lane (the reader gives the document number), looked
+/// up by the keyed document hash. Several tickets (a return trip, a later bus) resolve to the
+/// one on a trip boarding in the station now (`station_trips`) that departs first; failing
+/// that, the next to depart after `now`, so the passenger hears when and where it boards.
 pub fn lookup_id_card(
     document_number: &str,
     keys: &StationKeys,
     store: &Store,
     station_trips: &[Trip],
+    now: i64,
 ) -> Result<std::result::Result<(TicketRecord, Trip), TicketProblem>> {
-    let mut found: Vec<(TicketRecord, Trip)> = store
-        .tickets_by_document(document_number, keys)?
-        .into_iter()
-        .filter_map(|t| station_trips.iter().find(|trip| trip.id == t.trip_id).map(|trip| (t, trip.clone())))
-        .collect();
-    found.sort_by_key(|(_, trip)| trip.departure);
+    let mut found = Vec::new();
+    for ticket in store.tickets_by_document(document_number, keys)? {
+        found.extend(store.ticket_trip(&ticket.id)?);
+    }
+    let boarding_now = |trip: &Trip| station_trips.iter().any(|t| t.id == trip.id);
+    found.retain(|(_, trip)| boarding_now(trip) || trip.departure >= now);
+    found.sort_by_key(|(_, trip)| (!boarding_now(trip), trip.departure));
     Ok(match found.into_iter().next() {
         None => Err(TicketProblem::Unknown),
         Some((record, _)) if record.state == TicketState::Refunded => Err(TicketProblem::Refunded),
@@ -169,18 +239,20 @@ pub fn lookup_id_card(
     })
 }
 
-fn with_ticket(outcome: &str, ticket_id: &str, trip_id: &str) -> Decision {
+fn with_ticket(outcome: Outcome, ticket_id: &str, trip_id: &str) -> Decision {
     Decision { ticket: Some(ticket_id.to_string()), trip: Some(trip_id.to_string()), ..Decision::new(outcome) }
 }
 
-fn queue_manual(store: &Store, lane: &str, ticket_id: Option<&str>, reason: ManualReason, now: i64) -> Result<i64> {
+/// Queues a manual check for `decision` (spoof_suspected or manual_pending) and records its
+/// event, in one transaction.
+fn queue_manual(store: &Store, lane: &str, ticket_id: Option<&str>, mut decision: Decision, now: i64) -> Result<Decision> {
     let trip_id = match ticket_id {
         Some(id) => store.ticket(id)?.map(|t| t.trip_id),
         None => None,
     };
-    store.open_manual_check(lane, trip_id.as_deref(), ticket_id, &reason_name(reason), now)
-}
-
-fn reason_name(reason: ManualReason) -> String {
-    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    decision.ticket = ticket_id.map(str::to_string);
+    decision.trip = trip_id;
+    let check = store.open_manual_check(&event_of(&decision, lane, now), decision.reason.as_deref().unwrap_or_default())?;
+    decision.manual_check = Some(check);
+    Ok(decision)
 }

@@ -5,16 +5,27 @@
 //! Paths to boarding:
 //! 1. **Face only** — open-set 1:N over the templates of the trips boarding now: accept only if
 //!    the fused best score clears the identification threshold AND beats the best other ticket
-//!    by a margin, over several usable frames of one track.
+//!    by a margin, over several frames of one track. Repeated failures at a lane within a
+//!    few minutes ([`ATTEMPT_WINDOW_S`]) send the next passenger to staff.
 //! 2. **Ticket + face** — a QR e-ticket or ID-card tap names the ticket; the live face is
-//!    compared 1:1 with that ticket's template.
+//!    compared 1:1 with that ticket's template, once: a mismatch goes to staff at once.
 //! 3. **Manual** — no match, a child, a document without a chip photo, a refusal, a suspected
-//!    spoof, or too many failed attempts: staff decide.
+//!    spoof, or too many failed attempts: staff decide ([`approval`] holds a staff approval to
+//!    the same place-and-state checks as a lane).
+//!
+//! Every acceptance is written as "clears the threshold" (`score >= threshold`), never as "does
+//! not fall short", so a NaN — a broken score, vectors of different lengths — can only refuse.
+//! Every path shares [`boardable`]: where the ticket's trip stands for this lane ([`Place`])
+//! and the ticket's state.
 
 mod apply;
 pub mod kiosk;
+mod outcome;
+mod place;
 
-pub use apply::{apply, lookup_id_card, lookup_ticket, resolve, Decision};
+pub use apply::{apply, lookup_id_card, lookup_ticket, resolve, Decision, Resolution};
+pub use outcome::Outcome;
+pub use place::{BoardingWindow, LaneScope, Place};
 
 use serde::Serialize;
 
@@ -32,7 +43,7 @@ pub struct Policy {
     pub margin: f32,
     /// 1:1 score for ticket + face.
     pub verify_threshold: f32,
-    /// Usable frames a track needs before a face-only decision.
+    /// Frames a track needs before a face-only decision.
     pub min_frames: usize,
     /// Share of frames flagged by the anti-spoofing model that makes a track suspect.
     pub spoof_fraction: f32,
@@ -50,21 +61,42 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// Refuses thresholds no lane should run with: not finite, or outside what a similarity
+    /// (−1 to 1) or a fraction can be.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let in_range = |name: &str, v: f32, lo: f32, hi: f32| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("policy {name} = {v}: a number from {lo} to {hi} is needed"))
+            }
+        };
+        in_range("identify_threshold", self.identify_threshold, -1.0, 1.0)?;
+        in_range("verify_threshold", self.verify_threshold, -1.0, 1.0)?;
+        in_range("margin", self.margin, 0.0, 2.0)?;
+        // Above 0: a fraction of 0 would call every track a spoof.
+        in_range("spoof_fraction", self.spoof_fraction, f32::MIN_POSITIVE, 1.0)?;
+        if self.min_frames == 0 {
+            return Err("policy min_frames = 0: a face-only decision needs at least one frame".into());
+        }
+        Ok(())
+    }
+}
+
 /// One candidate template the lane searches: a ticket of a trip boarding now, anywhere in the
 /// station (a passenger at the wrong gate is told where to go).
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub ticket: TicketRecord,
-    /// The gate of the ticket's trip.
-    pub gate: String,
+    /// The ticket's trip.
+    pub trip: Trip,
     pub template: Vec<f32>,
 }
 
-/// What one usable-or-not frame of a track showed.
+/// What one frame of a track showed (every frame the lane hands on passed its quality gate).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameEvidence {
-    /// Passed the quality gate.
-    pub usable: bool,
     /// Flagged by the anti-spoofing model; `None` while its verdict is still being computed.
     pub spoof: Option<bool>,
     /// Similarity to each candidate, in candidate order.
@@ -85,27 +117,99 @@ pub enum ManualReason {
     TooManyAttempts,
 }
 
-/// Why a ticket cannot board.
+impl ManualReason {
+    /// The snake_case code, as serde writes it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ManualReason::NoMatch => "no_match",
+            ManualReason::Ambiguous => "ambiguous",
+            ManualReason::Child => "child",
+            ManualReason::NoTemplate => "no_template",
+            ManualReason::FaceMismatch => "face_mismatch",
+            ManualReason::Refused => "refused",
+            ManualReason::SpoofSuspected => "spoof_suspected",
+            ManualReason::TooManyAttempts => "too_many_attempts",
+        }
+    }
+}
+
+/// Why a ticket cannot be looked up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketProblem {
-    /// The token failed verification; the reason is the ticket module's (bad_signature, …).
+    /// The token failed verification; the code is the ticket module's (bad_signature, …).
     Token(String),
     /// Not in any manifest loaded here.
     Unknown,
     Refunded,
 }
 
+/// Why a known ticket cannot board at this lane now: the lane's answer, and the reason a staff
+/// approval is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Unboardable {
+    Refunded,
+    AlreadyBoarded,
+    WrongBus { gate: String },
+    NotYetBoarding { departure: i64 },
+    Departed { departure: i64 },
+}
+
+impl Unboardable {
+    /// The snake_case code, as serde writes it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Unboardable::Refunded => "refunded",
+            Unboardable::AlreadyBoarded => "already_boarded",
+            Unboardable::WrongBus { .. } => "wrong_bus",
+            Unboardable::NotYetBoarding { .. } => "not_yet_boarding",
+            Unboardable::Departed { .. } => "departed",
+        }
+    }
+
+    /// A supervisor may board a ticket anyway when only the place or the time is wrong (a bus
+    /// moved to another gate, a late passenger held for); never a refunded or used ticket.
+    pub fn overridable(&self) -> bool {
+        matches!(self, Unboardable::WrongBus { .. } | Unboardable::NotYetBoarding { .. } | Unboardable::Departed { .. })
+    }
+}
+
+/// Whether `ticket`, whose trip stands at `place` for this lane, may board: the checks every
+/// path shares.
+pub fn boardable(ticket: &TicketRecord, place: Place) -> std::result::Result<(), Unboardable> {
+    match (ticket.state, place) {
+        (TicketState::Refunded, _) => Err(Unboardable::Refunded),
+        (TicketState::Boarded, _) => Err(Unboardable::AlreadyBoarded),
+        (TicketState::Valid, Place::OtherGate { gate }) => Err(Unboardable::WrongBus { gate }),
+        (TicketState::Valid, Place::NotYetBoarding { departure }) => Err(Unboardable::NotYetBoarding { departure }),
+        (TicketState::Valid, Place::Departed { departure }) => Err(Unboardable::Departed { departure }),
+        (TicketState::Valid, Place::Here) => Ok(()),
+    }
+}
+
+/// A staff member's approval of `ticket` (trip at `place`): allowed where a lane could board
+/// it, or — with `overriding` (a supervisor's explicit override) — where only the gate or the
+/// time is wrong. `Ok(Some(refusal))` is an override of that refusal, to be recorded as such.
+pub fn approval(ticket: &TicketRecord, place: Place, overriding: bool) -> std::result::Result<Option<Unboardable>, Unboardable> {
+    match boardable(ticket, place) {
+        Ok(()) => Ok(None),
+        Err(refusal) if overriding && refusal.overridable() => Ok(Some(refusal)),
+        Err(refusal) => Err(refusal),
+    }
+}
+
 /// What the lane knows about one passenger.
+// Made once per decision and handed straight to `decide`: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Evidence {
-    /// A face track, without a ticket.
-    Face { frames: Vec<FrameEvidence>, attempts: u32 },
+    /// A face track, without a ticket; `failed_attempts` is how many face decisions at this
+    /// lane found nobody within the last [`ATTEMPT_WINDOW_S`].
+    Face { frames: Vec<FrameEvidence>, failed_attempts: u32 },
     /// A ticket presented (QR e-ticket or ID-card tap), and the 1:1 face comparison if a face
     /// was seen.
-    Ticket { ticket: Result<(TicketRecord, Trip), TicketProblem>, face: Option<FaceCheck> },
-    /// The passenger asks for, or needs, a person (no face capture, foreign document).
-    Manual { reason: ManualReason, ticket: Option<TicketRecord> },
+    Ticket { ticket: std::result::Result<(TicketRecord, Trip), TicketProblem>, face: Option<FaceCheck> },
 }
 
 /// The live face against one ticket's template.
@@ -134,8 +238,19 @@ pub enum Intent {
         trip_id: String,
         gate: String,
     },
-    NotOnManifest,
+    NotYetBoarding {
+        ticket_id: String,
+        trip_id: String,
+        departure: i64,
+    },
+    /// Nobody on the manifests: no face matched (`Face`), or the ticket is not known.
+    NotOnManifest {
+        method: Method,
+    },
+    /// The ticket cannot board; `reason` is a code (bad_signature, refunded, departed, …).
     TicketInvalid {
+        ticket_id: Option<String>,
+        trip_id: Option<String>,
         reason: String,
     },
     /// Spoof suspected: refused here, and a manual check is queued.
@@ -146,34 +261,37 @@ pub enum Intent {
         reason: ManualReason,
         ticket_id: Option<String>,
     },
-    /// Not enough usable frames yet: keep looking.
+    /// Not enough frames yet: keep looking.
     KeepLooking,
 }
 
-/// More failed face attempts than this send the passenger to staff.
+/// Failed face decisions at one lane within [`ATTEMPT_WINDOW_S`] after which the next one goes
+/// to staff: a limit on retries, as GB/T 38671 asks of remote face verification, so an impostor
+/// cannot try face after face (or photo after photo) at a lane unnoticed.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// The rules. `serves` tells whether this lane boards a trip.
-pub fn decide(evidence: &Evidence, candidates: &[Candidate], serves: &dyn Fn(&str) -> bool, policy: &Policy) -> Intent {
+/// The window, seconds, over which failed face attempts at a lane are counted.
+pub const ATTEMPT_WINDOW_S: i64 = 120;
+
+/// The rules. `place` tells where a trip stands for this lane now.
+pub fn decide(evidence: &Evidence, candidates: &[Candidate], place: &dyn Fn(&Trip) -> Place, policy: &Policy) -> Intent {
     match evidence {
-        Evidence::Face { frames, attempts } => decide_face(frames, *attempts, candidates, serves, policy),
-        Evidence::Ticket { ticket, face } => decide_ticket(ticket, face.as_ref(), serves, policy),
-        Evidence::Manual { reason, ticket } => Intent::Manual { reason: *reason, ticket_id: ticket.as_ref().map(|t| t.id.clone()) },
+        Evidence::Face { frames, failed_attempts } => decide_face(frames, *failed_attempts, candidates, place, policy),
+        Evidence::Ticket { ticket, face } => decide_ticket(ticket, face.as_ref(), place, policy),
     }
 }
 
 fn decide_face(
     frames: &[FrameEvidence],
-    attempts: u32,
+    failed_attempts: u32,
     candidates: &[Candidate],
-    serves: &dyn Fn(&str) -> bool,
+    place: &dyn Fn(&Trip) -> Place,
     policy: &Policy,
 ) -> Intent {
-    let usable: Vec<&FrameEvidence> = frames.iter().filter(|f| f.usable).collect();
-    let spoofed = usable.iter().filter(|f| f.spoof == Some(true)).count() as f32;
-    let pending = usable.iter().filter(|f| f.spoof.is_none()).count() as f32;
-    let suspect_at = policy.spoof_fraction * usable.len() as f32;
-    if !usable.is_empty() && spoofed >= suspect_at {
+    let spoofed = frames.iter().filter(|f| f.spoof == Some(true)).count() as f32;
+    let pending = frames.iter().filter(|f| f.spoof.is_none()).count() as f32;
+    let suspect_at = policy.spoof_fraction * frames.len() as f32;
+    if !frames.is_empty() && spoofed >= suspect_at {
         return Intent::SpoofSuspected { ticket_id: None };
     }
     // Verdicts still to come could make the track suspect: nothing is decided before them.
@@ -181,54 +299,55 @@ fn decide_face(
     if spoofed + pending >= suspect_at && pending > 0.0 {
         return Intent::KeepLooking;
     }
-    if usable.len() < policy.min_frames {
-        return if attempts >= MAX_ATTEMPTS {
+    if frames.len() < policy.min_frames {
+        return Intent::KeepLooking;
+    }
+    let found = fuse_scores(frames, candidates.len()).and_then(|fused| best_two(&fused));
+    let cleared = found.filter(|(_, best, _)| *best >= policy.identify_threshold);
+    let Some((best, best_score, second_score)) = cleared else {
+        return if failed_attempts + 1 >= MAX_ATTEMPTS {
             Intent::Manual { reason: ManualReason::TooManyAttempts, ticket_id: None }
         } else {
-            Intent::KeepLooking
+            Intent::NotOnManifest { method: Method::Face }
         };
-    }
-    let fused = fuse_scores(&usable, candidates.len());
-    let Some((best, best_score, second_score)) = best_two(&fused) else { return Intent::NotOnManifest };
-    if best_score < policy.identify_threshold {
-        return if attempts >= MAX_ATTEMPTS {
-            Intent::Manual { reason: ManualReason::NoMatch, ticket_id: None }
-        } else {
-            Intent::NotOnManifest
-        };
-    }
-    if best_score - second_score < policy.margin {
+    };
+    let leads = best_score - second_score >= policy.margin;
+    if !leads {
         return Intent::Manual { reason: ManualReason::Ambiguous, ticket_id: None };
     }
     let best = &candidates[best];
-    ticket_outcome(&best.ticket, &best.ticket.trip_id, &best.gate, Method::Face, serves)
+    placed(&best.ticket, &best.trip, Method::Face, place)
 }
 
-/// The state-and-place checks every path shares once a ticket is known.
-fn ticket_outcome(ticket: &TicketRecord, trip_id: &str, gate: &str, method: Method, serves: &dyn Fn(&str) -> bool) -> Intent {
-    let (ticket_id, trip_id) = (ticket.id.clone(), trip_id.to_string());
-    match ticket.state {
-        TicketState::Refunded => Intent::TicketInvalid { reason: "refunded".to_string() },
-        TicketState::Boarded => Intent::AlreadyBoarded { ticket_id, trip_id },
-        TicketState::Valid if !serves(&trip_id) => Intent::WrongBus { ticket_id, trip_id, gate: gate.to_string() },
-        TicketState::Valid if ticket.child => Intent::Manual { reason: ManualReason::Child, ticket_id: Some(ticket_id) },
-        TicketState::Valid => Intent::Board { ticket_id, trip_id, method },
+/// The intent for a known ticket by its state and place: boarding, or why not.
+fn placed(ticket: &TicketRecord, trip: &Trip, method: Method, place: &dyn Fn(&Trip) -> Place) -> Intent {
+    let (ticket_id, trip_id) = (ticket.id.clone(), trip.id.clone());
+    match boardable(ticket, place(trip)) {
+        Ok(()) if ticket.child => Intent::Manual { reason: ManualReason::Child, ticket_id: Some(ticket_id) },
+        Ok(()) => Intent::Board { ticket_id, trip_id, method },
+        Err(Unboardable::AlreadyBoarded) => Intent::AlreadyBoarded { ticket_id, trip_id },
+        Err(Unboardable::WrongBus { gate }) => Intent::WrongBus { ticket_id, trip_id, gate },
+        Err(Unboardable::NotYetBoarding { departure }) => Intent::NotYetBoarding { ticket_id, trip_id, departure },
+        Err(refusal @ (Unboardable::Refunded | Unboardable::Departed { .. })) => {
+            Intent::TicketInvalid { ticket_id: Some(ticket_id), trip_id: Some(trip_id), reason: refusal.code().to_string() }
+        }
     }
 }
 
 fn decide_ticket(
-    ticket: &Result<(TicketRecord, Trip), TicketProblem>,
+    ticket: &std::result::Result<(TicketRecord, Trip), TicketProblem>,
     face: Option<&FaceCheck>,
-    serves: &dyn Fn(&str) -> bool,
+    place: &dyn Fn(&Trip) -> Place,
     policy: &Policy,
 ) -> Intent {
+    let invalid = |reason: &str| Intent::TicketInvalid { ticket_id: None, trip_id: None, reason: reason.to_string() };
     let (record, trip) = match ticket {
         Ok(found) => found,
-        Err(TicketProblem::Token(reason)) => return Intent::TicketInvalid { reason: reason.clone() },
-        Err(TicketProblem::Unknown) => return Intent::NotOnManifest,
-        Err(TicketProblem::Refunded) => return Intent::TicketInvalid { reason: "refunded".to_string() },
+        Err(TicketProblem::Token(reason)) => return invalid(reason),
+        Err(TicketProblem::Unknown) => return Intent::NotOnManifest { method: Method::TicketFace },
+        Err(TicketProblem::Refunded) => return invalid(Unboardable::Refunded.code()),
     };
-    let placed = ticket_outcome(record, &trip.id, &trip.gate, Method::TicketFace, serves);
+    let placed = placed(record, trip, Method::TicketFace, place);
     if !matches!(placed, Intent::Board { .. }) {
         return placed;
     }
@@ -237,20 +356,25 @@ fn decide_ticket(
         _ if !record.has_template => Intent::Manual { reason: ManualReason::NoTemplate, ticket_id },
         None => Intent::Manual { reason: ManualReason::Refused, ticket_id },
         Some(f) if f.spoof => Intent::SpoofSuspected { ticket_id },
-        Some(f) if f.score < policy.verify_threshold => Intent::Manual { reason: ManualReason::FaceMismatch, ticket_id },
-        Some(_) => placed,
+        Some(f) if f.score >= policy.verify_threshold => placed,
+        Some(_) => Intent::Manual { reason: ManualReason::FaceMismatch, ticket_id },
     }
 }
 
-/// Mean score per candidate over the usable frames: one bad frame does not decide.
-fn fuse_scores(frames: &[&FrameEvidence], candidates: usize) -> Vec<f32> {
+/// Mean score per candidate over the frames: one bad frame does not decide. `None` when a
+/// frame does not score every candidate exactly once, or any score is not finite: such
+/// evidence is broken, and broken evidence boards nobody.
+fn fuse_scores(frames: &[FrameEvidence], candidates: usize) -> Option<Vec<f32>> {
     let mut sums = vec![0.0f32; candidates];
     for f in frames {
+        if f.scores.len() != candidates || f.scores.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
         for (s, v) in sums.iter_mut().zip(&f.scores) {
             *s += v;
         }
     }
-    sums.iter().map(|s| s / frames.len().max(1) as f32).collect()
+    Some(sums.iter().map(|s| s / frames.len().max(1) as f32).collect())
 }
 
 /// Index and score of the best candidate and the runner-up's score (−1 with one candidate).

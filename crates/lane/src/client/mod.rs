@@ -5,6 +5,7 @@
 pub mod workers;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +25,11 @@ pub struct ServiceClient {
     token: String,
     /// The lane's embedder: the service compares with templates made by the same model.
     model: String,
+    /// This run of the lane, in every request id: a restarted lane's track 1 is a new passenger.
+    run: String,
     agent: ureq::Agent,
+    /// Tickets presented so far, numbering their requests.
+    presented: Arc<AtomicU64>,
 }
 
 impl ServiceClient {
@@ -32,7 +37,10 @@ impl ServiceClient {
     /// of the lane's embedder.
     pub fn new(url: &str, token: &str, model: &str) -> Self {
         let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).build().into();
-        ServiceClient { url: url.trim_end_matches('/').to_string(), token: token.trim().to_string(), model: model.to_string(), agent }
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let run = format!("{}-{}", std::process::id(), started.as_nanos());
+        let (url, token, model) = (url.trim_end_matches('/').to_string(), token.trim().to_string(), model.to_string());
+        ServiceClient { url, token, model, run, agent, presented: Arc::default() }
     }
 
     fn fail(&self, reason: impl Into<String>) -> Error {
@@ -73,15 +81,21 @@ impl ServiceClient {
         response.body_mut().read_json::<T>().map(Some).map_err(|e| self.fail(format!("{method} {path}: unreadable answer: {e}")))
     }
 
-    /// The decision on one track's observations so far (`None`: keep looking).
+    /// The decision on one track's observations so far (`None`: keep looking). One passenger's
+    /// track is one request to the service: asked again after its decision (the reply was
+    /// lost), the service answers with that decision.
     pub fn observe(&self, track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
-        let body = ObserveRequest { track, model: self.model.clone(), observations: observations.to_vec() };
+        let request_id = Some(format!("{}-track-{track}", self.run));
+        let body = ObserveRequest { track, request_id, model: self.model.clone(), observations: observations.to_vec() };
         self.decision("/api/lane/observe", &body)
     }
 
     /// The decision on a presented ticket with the observations of the face at the lane.
     pub fn present(&self, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
-        let body = TicketRequest { presented: presented.clone(), model: self.model.clone(), observations: observations.to_vec() };
+        let n = self.presented.fetch_add(1, Ordering::Relaxed);
+        let request_id = Some(format!("{}-ticket-{n}", self.run));
+        let body =
+            TicketRequest { presented: presented.clone(), request_id, model: self.model.clone(), observations: observations.to_vec() };
         self.decision("/api/lane/ticket", &body)
     }
 

@@ -3,7 +3,7 @@
 //! input at a time, with the time it came at, and answers with the decisions to hand on. It
 //! holds no thread, channel, sink or clock, so when the lane decides is tested without a lane.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::capture::Meta;
@@ -16,8 +16,13 @@ use boardcheck_core::decider::{Observation, Presented};
 /// A ticket shown at the lane waits this long for a face to compare with, then is decided
 /// without one (staff check the passenger).
 const FACE_WAIT: Duration = Duration::from_secs(4);
-/// The face at the lane is the track observed most recently, if that was this recent.
+/// The face at the lane is the track observed most recently, if that was no longer than this
+/// before the ticket was shown.
 const FACE_FRESH: Duration = Duration::from_secs(3);
+/// A face is at the lane but its anti-spoofing verdicts are not in: they follow within frames,
+/// so the ticket waits for them (a verdict not in would count as a spoof) — this long at most,
+/// should the lane stall.
+const VERDICT_WAIT: Duration = Duration::from_secs(20);
 
 /// A decision to hand on.
 #[derive(Debug, PartialEq)]
@@ -62,11 +67,13 @@ struct FrameRef {
     captured: Instant,
 }
 
-/// The decide stage's state: the evidence per track, a presented ticket waiting for a face.
+/// The decide stage's state: the evidence per track, the presented tickets waiting for a face.
 #[derive(Default)]
 pub(super) struct Judge {
     tracks: HashMap<u64, TrackEvidence>,
-    pending: Option<(Presented, Instant)>,
+    /// Tickets shown, in order, each with when: each gets its own decision (a parent may show
+    /// their own ticket and their child's a moment apart).
+    pending: VecDeque<(Presented, Instant)>,
     /// Source time of the latest frame, for decisions not tied to a frame.
     last_t: f64,
 }
@@ -115,7 +122,7 @@ impl Judge {
     /// judged, as far as the verdicts in allow. Not while a ticket shown at the lane waits:
     /// that passenger asked for the ticket check, which decides the face it is compared with.
     fn judge(&mut self, decider: &mut dyn Decider, track: u64, decided: &mut Vec<Decided>) -> Result<()> {
-        if self.pending.is_some() {
+        if !self.pending.is_empty() {
             return Ok(());
         }
         let Some(evidence) = self.tracks.get_mut(&track) else { return Ok(()) };
@@ -140,9 +147,9 @@ impl Judge {
         self.tracks.remove(&track).is_some_and(|e| e.decided)
     }
 
-    /// A ticket shown at the lane at `now`; it replaces one still waiting.
+    /// A ticket shown at the lane at `now`: decided after those shown before it.
     pub fn ticket_shown(&mut self, ticket: Presented, now: Instant) {
-        self.pending = Some((ticket, now));
+        self.pending.push_back((ticket, now));
     }
 
     /// Decides a waiting ticket once the face at the lane is known, or when it has waited
@@ -156,37 +163,48 @@ impl Judge {
         self.try_presented(decider, now, true)
     }
 
-    /// Decides a presented ticket once the face at the lane is known, or when waiting longer
-    /// (or at all, if `at_once`) would not help; then the faces held back while it waited.
+    /// Decides the presented tickets, in order, each once the face at the lane is known with
+    /// its verdicts, or when waiting longer (or at all, if `at_once`) would not help: after
+    /// [`FACE_WAIT`] with no face, [`VERDICT_WAIT`] with a face whose verdicts are late. Then
+    /// the faces held back while they waited.
     fn try_presented(&mut self, decider: &mut dyn Decider, now: Instant, at_once: bool) -> Result<Vec<Decided>> {
         let mut decided = Vec::new();
-        let Some((ticket, since)) = &self.pending else { return Ok(decided) };
-        let face = self
-            .tracks
-            .iter()
-            .filter_map(|(id, e)| e.last_seen.filter(|seen| now.saturating_duration_since(*seen) <= FACE_FRESH).map(|seen| (seen, *id)))
-            .max()
-            .map(|(_, id)| id);
-        let observations: &[Observation] = face.and_then(|id| self.tracks.get(&id)).map_or(&[], |e| &e.observations);
-        // A face, with its anti-spoofing verdicts in (they follow within a frame or two).
-        let ready = face.is_some() && observations.iter().all(|o| o.spoof.is_some());
-        let waited = now.saturating_duration_since(*since);
-        if !ready && !at_once && waited < FACE_WAIT {
-            return Ok(decided);
-        }
-        let decision = decider.present(face.unwrap_or_default(), ticket, observations)?;
-        self.pending = None;
-        if let Some(decision) = decision {
-            if let Some(evidence) = face.and_then(|id| self.tracks.get_mut(&id)) {
-                evidence.decided = true;
+        let had_tickets = !self.pending.is_empty();
+        while let Some((ticket, since)) = self.pending.front() {
+            // The passenger who showed it: the face seen most recently, if seen since shortly
+            // before the ticket was shown (however slowly the lane embeds).
+            let face = self
+                .tracks
+                .iter()
+                .filter_map(|(id, e)| {
+                    e.last_seen.filter(|seen| since.saturating_duration_since(*seen) <= FACE_FRESH).map(|seen| (seen, *id))
+                })
+                .max()
+                .map(|(_, id)| id);
+            let observations: &[Observation] = face.and_then(|id| self.tracks.get(&id)).map_or(&[], |e| &e.observations);
+            // A face, with its anti-spoofing verdicts in (they follow within a frame or two).
+            let ready = face.is_some() && observations.iter().all(|o| o.spoof.is_some());
+            let waited = now.saturating_duration_since(*since);
+            let patience = if face.is_some() { VERDICT_WAIT } else { FACE_WAIT };
+            if !ready && !at_once && waited < patience {
+                return Ok(decided);
             }
-            let latency = Latency::Waited(waited.as_secs_f64() * 1000.0);
-            decided.push(Decided { t: self.last_t, track: face, decision, latency });
+            let decision = decider.present(face.unwrap_or_default(), ticket, observations)?;
+            self.pending.pop_front();
+            if let Some(decision) = decision {
+                if let Some(evidence) = face.and_then(|id| self.tracks.get_mut(&id)) {
+                    evidence.decided = true;
+                }
+                let latency = Latency::Waited(waited.as_secs_f64() * 1000.0);
+                decided.push(Decided { t: self.last_t, track: face, decision, latency });
+            }
         }
-        let mut held: Vec<u64> = self.tracks.iter().filter(|(_, e)| !e.decided).map(|(id, _)| *id).collect();
-        held.sort_unstable(); // in the order the tracks began
-        for track in held {
-            self.judge(decider, track, &mut decided)?;
+        if had_tickets {
+            let mut held: Vec<u64> = self.tracks.iter().filter(|(_, e)| !e.decided).map(|(id, _)| *id).collect();
+            held.sort_unstable(); // in the order the tracks began
+            for track in held {
+                self.judge(decider, track, &mut decided)?;
+            }
         }
         Ok(decided)
     }
@@ -194,12 +212,11 @@ impl Judge {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
 
     use super::*;
-    use boardcheck_core::boarding::Policy;
+    use boardcheck_core::boarding::{BoardingWindow, LaneScope, Outcome, Policy};
     use boardcheck_core::decider::{LocalDecider, TicketKeys};
-    use boardcheck_core::manifest::cache::LaneManifest;
+    use boardcheck_core::manifest::cache::ManifestCache;
     use boardcheck_core::manifest::keys::StationKeys;
     use boardcheck_core::manifest::store::Store;
     use boardcheck_core::ticket::IssuerKeys;
@@ -215,19 +232,25 @@ mod tests {
     /// Feeds one track's frames (embeddings with their verdict pending) and then, after
     /// frame `verdicts_after` of them, the verdicts in order, to a decide stage with an empty
     /// manifest; its decisions as (track, outcome, t).
-    fn decide_with_late_verdicts(spoofs: &[bool], verdicts_after: usize) -> Vec<(u64, String, f64)> {
+    fn decide_with_late_verdicts(spoofs: &[bool], verdicts_after: usize) -> Vec<(u64, Outcome, f64)> {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("lane.db")).expect("store");
         let station = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
         let issuers = IssuerKeys::default();
-        let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+        let cache = ManifestCache::default();
         let keys = TicketKeys { station: &station, issuers: &issuers };
-        let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".into(), policy: Policy::default() };
+        let scope = LaneScope { gate: Some("1".into()), trips: Vec::new(), window: BoardingWindow::minutes(60, 30) };
+        let model = "mobilefacenet".to_string();
+        let mut decider =
+            LocalDecider { cache: &cache, store: &store, keys, lane: "lane-1".into(), scope, model, policy: Policy::default() };
+        // A unit vector of the model's 192 values.
+        let embedding: Vec<f32> = (0..192).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect();
         let mut judge = Judge::default();
         let mut decisions = Vec::new();
         let verdict = |i: usize| FrameVerdicts { index: i as u64, verdicts: vec![(7, spoofs[i])] };
         for i in 0..spoofs.len() {
-            decisions.extend(judge.faces(&mut decider, &meta(i as u64), vec![(7, None, vec![1.0, 0.0])], Instant::now()).expect("decides"));
+            decisions
+                .extend(judge.faces(&mut decider, &meta(i as u64), vec![(7, None, embedding.clone())], Instant::now()).expect("decides"));
             if i + 1 == verdicts_after {
                 for v in 0..=i {
                     decisions.extend(judge.verdicts(&mut decider, verdict(v)).expect("decides"));
@@ -251,16 +274,16 @@ mod tests {
             assert_eq!(on_time.len(), 1, "{spoofs:?}: one decision");
         }
         // Two live verdicts of three: decided as the third embedding arrives, on that frame.
-        assert_eq!(decide_with_late_verdicts(&[false, false, false], 1), vec![(7, "not_on_manifest".to_string(), 0.2)]);
-        assert_eq!(decide_with_late_verdicts(&[false, true, true], 1), vec![(7, "spoof_suspected".to_string(), 0.1)]);
+        assert_eq!(decide_with_late_verdicts(&[false, false, false], 1), vec![(7, Outcome::NotOnManifest, 0.2)]);
+        assert_eq!(decide_with_late_verdicts(&[false, true, true], 1), vec![(7, Outcome::SpoofSuspected, 0.1)]);
     }
 
-    fn decision(outcome: &str) -> Decision {
-        Decision { outcome: outcome.to_string(), method: None, ticket: None, trip: None, gate: None, reason: None, manual_check: None }
+    fn decision(outcome: Outcome) -> Decision {
+        Decision::new(outcome)
     }
 
-    /// Rules that decide a track ("boarded") once they see `enough` observations, and every
-    /// ticket ("ticket"); it notes what it was asked: (track, observations).
+    /// Rules that decide a track (boarded) once they see `enough` observations, and every
+    /// ticket (manual_pending); it notes what it was asked: (track, observations).
     struct Counting {
         enough: usize,
         asked: Vec<(u64, usize)>,
@@ -276,12 +299,12 @@ mod tests {
     impl Decider for Counting {
         fn decide(&mut self, track: u64, observations: &[Observation]) -> Result<Option<Decision>> {
             self.asked.push((track, observations.len()));
-            Ok((observations.len() >= self.enough).then(|| decision("boarded")))
+            Ok((observations.len() >= self.enough).then(|| decision(Outcome::Boarded)))
         }
 
         fn present(&mut self, track: u64, _: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
             self.presented.push((track, observations.len()));
-            Ok(Some(decision("ticket")))
+            Ok(Some(decision(Outcome::ManualPending)))
         }
     }
 
@@ -306,7 +329,7 @@ mod tests {
         assert!(rules.asked.iter().all(|&(_, seen)| seen == 1), "{:?}", rules.asked);
         // The first verdict lets the rules see the second observation: decided on its frame.
         let decided = judge.verdicts(&mut rules, verdict(0, 7)).expect("judged");
-        let boarded = Decided { t: 0.1, track: Some(7), decision: decision("boarded"), latency: Latency::Since(second.captured) };
+        let boarded = Decided { t: 0.1, track: Some(7), decision: decision(Outcome::Boarded), latency: Latency::Since(second.captured) };
         assert_eq!(decided, vec![boarded]);
         // A decided track is not judged again.
         let asked = rules.asked.len();
@@ -340,12 +363,27 @@ mod tests {
         assert!(rules.asked.is_empty() && rules.presented.is_empty());
         // Face and verdict in: decided with them, on the latest frame's time.
         let decided = judge.tick(&mut rules, at(2000)).expect("decides");
-        let checked = Decided { t: 0.3, track: Some(7), decision: decision("ticket"), latency: Latency::Waited(2000.0) };
+        let checked = Decided { t: 0.3, track: Some(7), decision: decision(Outcome::ManualPending), latency: Latency::Waited(2000.0) };
         assert_eq!(decided, vec![checked]);
         assert_eq!(rules.presented, vec![(7, 1)]);
         // That face is decided: its rules are not asked, now or later.
         assert!(judge.faces(&mut rules, &meta_at(4, at(2100)), face(7, Some(false)), at(2100)).expect("judged").is_empty());
         assert!(rules.asked.is_empty());
+    }
+
+    #[test]
+    fn a_ticket_waits_for_the_verdicts_of_the_face_in_front_of_it_however_slow_the_lane() {
+        // On a loaded machine the verdicts may come later than the wait for a face: deciding
+        // then counted the verdict not in as a spoof, and a genuine passenger went to staff.
+        let (mut rules, mut judge, t0) = (Counting::new(1), Judge::default(), Instant::now());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        judge.ticket_shown(ticket(), t0);
+        assert!(judge.faces(&mut rules, &meta_at(1, at(500)), face(7, None), at(500)).expect("held").is_empty());
+        assert!(judge.tick(&mut rules, at(6000)).expect("waits for the verdict").is_empty());
+        assert!(judge.verdicts(&mut rules, verdict(1, 7)).expect("held").is_empty());
+        let decided = judge.tick(&mut rules, at(6100)).expect("decides");
+        assert_eq!(decided.iter().map(|d| d.track).collect::<Vec<_>>(), vec![Some(7)]);
+        assert_eq!(rules.presented, vec![(7, 1)]);
     }
 
     #[test]
@@ -357,7 +395,7 @@ mod tests {
         judge.ticket_shown(ticket(), at(3500));
         assert!(judge.tick(&mut rules, at(7499)).expect("waits").is_empty());
         let decided = judge.tick(&mut rules, at(7500)).expect("decides");
-        let unmatched = Decided { t: 0.0, track: None, decision: decision("ticket"), latency: Latency::Waited(4000.0) };
+        let unmatched = Decided { t: 0.0, track: None, decision: decision(Outcome::ManualPending), latency: Latency::Waited(4000.0) };
         assert_eq!(decided, vec![unmatched]);
         assert_eq!(rules.presented, vec![(0, 0)]);
 
@@ -366,8 +404,23 @@ mod tests {
         assert!(judge.faces(&mut rules, &meta_at(50, at(8100)), face(7, Some(false)), at(8100)).expect("held").is_empty());
         assert!(judge.faces(&mut rules, &meta_at(51, at(8200)), face(9, Some(false)), at(8200)).expect("held").is_empty());
         let decided = judge.tick(&mut rules, at(8300)).expect("decides");
-        let outcomes: Vec<_> = decided.iter().map(|d| (d.track, d.decision.outcome.as_str())).collect();
-        assert_eq!(outcomes, vec![(Some(9), "ticket"), (Some(7), "boarded")]);
+        let outcomes: Vec<_> = decided.iter().map(|d| (d.track, d.decision.outcome)).collect();
+        assert_eq!(outcomes, vec![(Some(9), Outcome::ManualPending), (Some(7), Outcome::Boarded)]);
+    }
+
+    #[test]
+    fn two_tickets_shown_a_moment_apart_each_get_a_decision() {
+        // Today's lane kept one waiting ticket: the second replaced the first, which was never
+        // decided and left no event.
+        let (mut rules, mut judge, t0) = (Counting::new(1), Judge::default(), Instant::now());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        judge.ticket_shown(Presented::Qr("parent".into()), t0);
+        judge.ticket_shown(Presented::Qr("child".into()), at(300));
+        assert!(judge.faces(&mut rules, &meta_at(1, at(400)), face(7, Some(false)), at(400)).expect("held").is_empty());
+        let decided = judge.tick(&mut rules, at(500)).expect("decides");
+        assert_eq!(decided.len(), 2, "{decided:?}");
+        assert_eq!(rules.presented, vec![(7, 1), (7, 1)], "both, with the face at the lane");
+        assert!(judge.tick(&mut rules, at(600)).expect("nothing waits").is_empty());
     }
 
     #[test]

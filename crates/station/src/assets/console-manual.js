@@ -21,7 +21,13 @@ function renderManual(/** @type {ManualItem[]} */ checks) {
   const list = $('manual-list');
   const wanted = new Set(checks.map((c) => String(c.id)));
   for (const item of [...list.children]) {
-    if (!wanted.has(/** @type {HTMLElement} */ (item).dataset.id || '') && !item.classList.contains('busy')) item.remove();
+    const id = /** @type {HTMLElement} */ (item).dataset.id || '';
+    if (!wanted.has(id) && !item.classList.contains('busy')) {
+      // Resolved elsewhere (staff work every lane): say so, above all if a reason was typed.
+      const typed = /** @type {HTMLInputElement | null} */ (item.querySelector('input.reason'))?.value.trim();
+      if (typed) notice(`核验 #${id} 已由同事处理 Check #${id} was resolved by a colleague`);
+      item.remove();
+    }
   }
   // Oldest first: the longest wait is served first.
   checks.sort((a, b) => (a.created_at || 0) - (b.created_at || 0));
@@ -92,13 +98,19 @@ function manualItem(/** @type {ManualItem} */ check) {
     ticketInput = el('input', { className: 'ticket', type: 'text', placeholder: 'ticket id / 票号', 'aria-label': 'ticket id / 票号', autocomplete: 'off', spellcheck: 'false' });
     form.append(ticketInput);
   }
+  // A supervisor may board a ticket of another gate or outside its boarding time, on the record.
+  const override = el('input', { className: 'override', type: 'checkbox' });
+  const overrideLabel = el('label', { className: 'override-label', text: '主管越权放行（检票口/时间）Supervisor override (gate / time)' });
+  overrideLabel.prepend(override);
+  overrideLabel.hidden = document.body.dataset.role !== 'supervisor';
+  form.append(overrideLabel);
   const approve = el('button', { className: 'approve', type: 'button', text: '放行 Approve' });
   const refuse = el('button', { className: 'refuse', type: 'button', text: '拒绝 Refuse' });
   const error = el('p', { className: 'manual-error error', role: 'alert', hidden: true });
   form.append(approve, refuse);
   item.append(form, error);
 
-  const inputs = { item, reason, ticket: ticketInput, error };
+  const inputs = { item, reason, ticket: ticketInput, override, error };
   approve.addEventListener('click', () => resolveCheck(check.id, inputs, true));
   refuse.addEventListener('click', () => resolveCheck(check.id, inputs, false));
   reason.addEventListener('keydown', (e) => {
@@ -150,7 +162,7 @@ export function tickManual() {
  * Sends staff's decision on check `id`, with the reason typed (and the ticket, when the check
  * had none).
  * @param {number} id
- * @param {{ item: HTMLElement, reason: HTMLInputElement, ticket: HTMLInputElement | null, error: HTMLElement }} inputs
+ * @param {{ item: HTMLElement, reason: HTMLInputElement, ticket: HTMLInputElement | null, override: HTMLInputElement, error: HTMLElement }} inputs
  * @param {boolean} approve
  */
 async function resolveCheck(id, inputs, approve) {
@@ -162,7 +174,7 @@ async function resolveCheck(id, inputs, approve) {
     return;
   }
   /** @type {ResolveRequest} */
-  const body = { approve, reason };
+  const body = { approve, reason, override: approve && inputs.override.checked };
   const ticket = inputs.ticket ? inputs.ticket.value.trim() : '';
   if (ticket) body.ticket = ticket;
 

@@ -1,10 +1,11 @@
 // @ts-check
 // Words shown to staff, and how times read. Codes from the API stay codes in data attributes;
 // people read these. A table of codes the Rust types enumerate is typed by them
-// (crates/api/bindings), so a code they gain or lose shows up here; outcomes and reasons are
-// plain strings there, so those tables are not checked.
+// (crates/api/bindings), so a code they gain or lose shows up here; reasons are plain strings
+// there, so that table is not checked.
 
 /** @typedef {import('../../../api/bindings/api').Method} Method */
+/** @typedef {import('../../../api/bindings/api').Outcome} Outcome */
 /** @typedef {import('../../../api/bindings/api').Role} Role */
 /** @typedef {import('../../../api/bindings/api').CameraStatus} CameraStatus */
 /** @typedef {import('../../../api/bindings/api').DocumentType} DocumentType */
@@ -12,10 +13,12 @@
 /** @typedef {import('../../../api/bindings/api').TripReportRow} TripReportRow */
 /** @typedef {import('../../../api/bindings/api').MonthDay} MonthDay */
 
+/** @type {Record<Outcome, string>} */
 export const OUTCOMES = {
   boarded: '已登车 Boarded',
   already_boarded: '重复检票 Already boarded',
   wrong_bus: '走错检票口 Wrong bus',
+  not_yet_boarding: '尚未开始检票 Not boarding yet',
   not_on_manifest: '无此乘客 Not on manifest',
   ticket_invalid: '车票无效 Ticket invalid',
   spoof_suspected: '疑似假脸 Spoof suspected',
@@ -25,6 +28,7 @@ export const OUTCOMES = {
 };
 
 // Outcomes that let the passenger through (green); the rest need a person (amber).
+/** @type {Set<Outcome>} */
 export const PASSING = new Set(['boarded', 'manual_approved']);
 
 /** @type {Record<Method, string>} */
@@ -44,6 +48,11 @@ export const REASONS = {
   spoof_suspected: '疑似照片或屏幕 Possible photo or screen',
   too_many_attempts: '尝试次数过多 Too many attempts',
   refunded: '已退票 Refunded',
+  departed: '班次已发车 The bus has left',
+  trip_mismatch: '车票与班次不符 Ticket does not match its trip',
+  // The refusal a supervisor overrode, on an approval.
+  wrong_bus: '越权：其他检票口 Override: another gate',
+  not_yet_boarding: '越权：未到检票时间 Override: before boarding opened',
 };
 
 /** @type {Record<PassengerStatus, string>} */

@@ -72,6 +72,7 @@ async function initConsole() {
   if (!me) return;
 
   const supervisor = me.role === 'supervisor';
+  document.body.dataset.role = me.role;
   $('tab-reports').hidden = !supervisor;
   if (!supervisor) $('reports').hidden = true;
 

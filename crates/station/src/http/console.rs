@@ -38,7 +38,10 @@ pub async fn resolve(
     Path(id): Path<i64>,
     Json(body): Json<ResolveRequest>,
 ) -> ApiResult<Json<Decision>> {
-    let decision = blocking(&station, move |s| s.resolve(id, body.approve, &session.staff, &body.reason, body.ticket.as_deref())).await??;
+    let decision = blocking(&station, move |s| {
+        s.resolve(id, body.approve, (&session.staff, session.role), &body.reason, body.ticket.as_deref(), body.overriding)
+    })
+    .await??;
     Ok(Json(decision))
 }
 

@@ -22,7 +22,8 @@ pub async fn observe(
     Json(body): Json<ObserveRequest>,
 ) -> ApiResult<Json<DecisionAnswer>> {
     tracing::debug!(lane, track = body.track, observations = body.observations.len(), "observation");
-    let decision = blocking(&station, move |s| s.decide(&lane, &body.model, None, &body.observations)).await??;
+    let decision =
+        blocking(&station, move |s| s.decide(&lane, &body.model, body.request_id.as_deref(), None, &body.observations)).await??;
     Ok(Json(DecisionAnswer { decision }))
 }
 
@@ -31,7 +32,9 @@ pub async fn ticket(
     LaneCaller(lane): LaneCaller,
     Json(body): Json<TicketRequest>,
 ) -> ApiResult<Json<DecisionAnswer>> {
-    let decision = blocking(&station, move |s| s.decide(&lane, &body.model, Some(&body.presented), &body.observations)).await??;
+    let decision =
+        blocking(&station, move |s| s.decide(&lane, &body.model, body.request_id.as_deref(), Some(&body.presented), &body.observations))
+            .await??;
     Ok(Json(DecisionAnswer { decision }))
 }
 

@@ -28,8 +28,9 @@ use axum::{Json, Router};
 
 use crate::error::Error;
 use crate::pages;
-use crate::station::{Refusal, Station};
+use crate::station::Station;
 use boardcheck_api::ErrorAnswer;
+use boardcheck_core::error::Kind;
 
 type Shared = Arc<Station>;
 
@@ -114,14 +115,23 @@ impl IntoResponse for ApiError {
 }
 
 impl From<Error> for ApiError {
+    /// The one place where failures become HTTP status codes, by their kind.
     fn from(e: Error) -> Self {
-        tracing::error!(error = %e, "request failed");
-        // A locked or full database is the station's problem, and passing: try again.
-        let status = if matches!(e, Error::Core(boardcheck_core::Error::Database { .. })) {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
+        let status = match &e {
+            Error::Core(core) => match core.kind() {
+                Kind::NotFound => StatusCode::NOT_FOUND,
+                Kind::Conflict => StatusCode::CONFLICT,
+                Kind::Invalid => StatusCode::BAD_REQUEST,
+                Kind::Forbidden => StatusCode::FORBIDDEN,
+                // A locked or full database is the station's problem, and passing: try again.
+                Kind::Busy | Kind::Full => StatusCode::SERVICE_UNAVAILABLE,
+                Kind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Error::Config { .. } | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if status.is_server_error() {
+            tracing::error!(error = %e, "request failed");
+        }
         ApiError(status, e.to_string())
     }
 }
@@ -129,17 +139,6 @@ impl From<Error> for ApiError {
 impl From<boardcheck_core::Error> for ApiError {
     fn from(e: boardcheck_core::Error) -> Self {
         Error::from(e).into()
-    }
-}
-
-impl From<Refusal> for ApiError {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
-            Refusal::Conflict(m) => ApiError(StatusCode::CONFLICT, m),
-            Refusal::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
-            Refusal::Failed(e) => e.into(),
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! Where the figures come from:
 //! - Passengers, boardings by method and refunds: the trip's counts
 //!   ([`Store::boarding_counts`]), which a purge keeps, so a purged trip still reports exactly.
-//! - Refusals (`manual_check_refused`) and suspected spoofs (`spoof_suspected`): the event log,
+//! - Refusals (`manual_refused`) and suspected spoofs (`spoof_suspected`): the event log,
 //!   append-only and never purged. A trip row counts the events about that trip; a day counts
 //!   every such event that happened in it, also those about no trip (a face that matched no
 //!   ticket), so a day's total may exceed the sum of its trips.
@@ -17,13 +17,14 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use boardcheck_api::{MonthDay, MonthReport, Report, Tally, Totals, TripReportRow};
+use boardcheck_core::boarding::Outcome;
 use boardcheck_core::manifest::store::{Store, TripCounts};
 use boardcheck_core::manifest::Trip;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-const REFUSED: &str = "manual_check_refused";
-const SPOOF: &str = "spoof_suspected";
+const REFUSED: Outcome = Outcome::ManualRefused;
+const SPOOF: Outcome = Outcome::SpoofSuspected;
 
 /// The tally of `counts` with the refusals and suspected spoofs.
 fn tally(counts: TripCounts, refusals: i64, spoof_suspected: i64) -> Tally {
@@ -142,6 +143,7 @@ pub use csv::month_csv;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Resolution};
     use boardcheck_core::manifest::keys::StationKeys;
     use boardcheck_core::manifest::store::NewEvent;
     use boardcheck_core::manifest::{DocumentType, Method, NewTicket};
@@ -166,9 +168,28 @@ mod tests {
     }
 
     fn spoof(store: &Store, trip_id: Option<&str>, ticket_id: Option<&str>, at: i64) {
-        let event =
-            NewEvent { at, lane: "lane-1", trip_id, ticket_id, outcome: SPOOF, method: None, staff: None, detail: Some("spoof_suspected") };
+        let event = NewEvent {
+            at,
+            lane: "lane-1",
+            trip_id,
+            ticket_id,
+            outcome: SPOOF,
+            method: None,
+            staff: None,
+            detail: Some("spoof_suspected"),
+            check_id: None,
+            overrode: None,
+        };
         store.record_event(&event).expect("records");
+    }
+
+    /// A manual check a lane opened for `reason`, resolved by `staff` at `at`.
+    fn resolved_check(store: &Store, lane: &str, ticket: Option<&str>, reason: ManualReason, approve: bool, staff: &str, at: i64) {
+        let intent = Intent::Manual { reason, ticket_id: ticket.map(str::to_string) };
+        let check = boarding::apply(store, lane, &intent, at - 60).expect("opens").and_then(|d| d.manual_check).expect("a check");
+        let scope = LaneScope { gate: Some("3".into()), trips: vec![], window: BoardingWindow::minutes(60, 30) };
+        let resolution = Resolution { approve, staff, note: "documents seen", ticket: None, overriding: false };
+        boarding::resolve(store, check, &scope, &resolution, at).expect("resolves");
     }
 
     /// Two trips on 2025-10-09 (G1 at 08:00, G2 at 10:00 Shanghai), one the day after (G3).
@@ -192,16 +213,13 @@ mod tests {
         let before = MORNING - 600;
         store.board("T1", "lane-1", Method::Face, None, before).expect("boards");
         store.board("T2", "lane-1", Method::TicketFace, None, before).expect("boards");
-        let check = store.open_manual_check("lane-1", Some("G1"), Some("T3"), "child", before).expect("opens");
-        store.resolve_manual_check(check, true, "staff-1", "birth certificate", None, before + 60).expect("approves");
-        let check = store.open_manual_check("lane-1", Some("G1"), Some("T4"), "spoof_suspected", before).expect("opens");
-        store.resolve_manual_check(check, false, "staff-1", "a printed photo", None, before + 60).expect("refuses");
+        resolved_check(&store, "lane-1", Some("T3"), ManualReason::Child, true, "staff-1", before + 60);
+        resolved_check(&store, "lane-1", Some("T4"), ManualReason::FaceMismatch, false, "staff-1", before + 60);
         spoof(&store, None, Some("T4"), before);
         store.board("U1", "lane-2", Method::Face, None, MORNING + 7000).expect("boards");
         store.board("V1", "lane-1", Method::Face, None, MORNING + 86_000).expect("boards");
 
-        let unknown = store.open_manual_check("lane-2", None, None, "no_match", MORNING + 3600).expect("opens");
-        store.resolve_manual_check(unknown, false, "staff-2", "no ticket", None, MORNING + 3660).expect("refuses");
+        resolved_check(&store, "lane-2", None, ManualReason::NoMatch, false, "staff-2", MORNING + 3660);
         spoof(&store, None, None, MORNING + 3700);
         (dir, store)
     }

@@ -1,13 +1,14 @@
 //! The manual-check queue: checks a lane opens for staff, and their resolution once, an
-//! approval boarding the ticket through the same guard as a lane.
+//! approval boarding the ticket through the same guard as a lane or not resolving at all.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::boarding::{board_in, BoardResult};
+use super::boarding::{board_in, BoardResult, Boarding};
 use super::events::{insert_event, NewEvent};
-use super::{rule, Fail, OrDb, Store};
-use crate::error::Result;
+use super::{clash, missing, rule, Fail, OrDb, Store};
+use crate::boarding::Outcome;
+use crate::error::{Kind, Result};
 use crate::manifest::Method;
 
 /// Where a manual check stands: pending until staff resolve it, once.
@@ -31,27 +32,24 @@ pub struct ManualCheck {
     pub state: ManualState,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<i64>,
+    /// Staff's note (purged with the trip).
     pub resolution: Option<String>,
-}
-
-/// How a manual check was resolved; `boarding` is the guarded update's answer when an
-/// approved check named a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ManualResolution {
-    pub state: ManualState,
-    pub boarding: Option<BoardResult>,
+    /// The refusal a supervisor overrode to approve it.
+    pub overrode: Option<String>,
 }
 
 impl Store {
-    /// Queues a manual check for the console; returns its id. The lane records its own
-    /// decision event (`manual_pending`, `spoof_suspected`) with [`Self::record_event`].
-    pub fn open_manual_check(&self, lane: &str, trip_id: Option<&str>, ticket_id: Option<&str>, reason: &str, now: i64) -> Result<i64> {
+    /// Queues a manual check for the console and records the lane's decision `event`
+    /// (`manual_pending`, `spoof_suspected`) with its id, in one transaction; returns the id.
+    pub fn open_manual_check(&self, event: &NewEvent<'_>, reason: &str) -> Result<i64> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO manual_checks (created_at, lane, trip_id, ticket_id, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![now, lane, trip_id, ticket_id, reason],
+                params![event.at, event.lane, event.trip_id, event.ticket_id, reason],
             )?;
-            Ok(tx.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            insert_event(tx, &NewEvent { check_id: Some(id), ..*event })?;
+            Ok(id)
         })
     }
 
@@ -69,82 +67,52 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().or_db(self)
     }
 
-    /// Approves or refuses a pending check, by `staff`, appending a `manual_check_approved` or
-    /// `manual_check_refused` event. Approving a check that names a ticket boards it through the
-    /// same guarded update as a lane (method `manual`), in the same transaction. `ticket` is the
-    /// ticket staff name for a check that had none (a face with no match): the check then
-    /// records it and its trip. An unknown ticket, or one other than the check's own, is refused
-    /// and nothing is written. A check is resolved once: a second resolution is refused.
-    pub fn resolve_manual_check(
-        &self,
-        id: i64,
-        approved: bool,
-        staff: &str,
-        reason: &str,
-        ticket: Option<&str>,
-        now: i64,
-    ) -> Result<ManualResolution> {
+    /// Resolves pending check `id` as `event` says (`manual_approved` or `manual_refused`, by
+    /// its staff member, about its ticket and trip), keeping staff's `note` with the check.
+    /// An approval boards the event's ticket through the same guarded update as a lane, in the
+    /// same transaction: unless it boards now, nothing is written and the check stays pending
+    /// (a conflict: resolved meanwhile, or the ticket boarded or refunded meanwhile).
+    pub fn resolve_manual_check(&self, id: i64, event: &NewEvent<'_>, note: &str) -> Result<()> {
+        let approved = event.outcome == Outcome::ManualApproved;
+        if !approved && event.outcome != Outcome::ManualRefused {
+            return Err(self.error(Fail::Rule(Kind::Invalid, format!("'{}' does not resolve a manual check", event.outcome))));
+        }
         self.write(|tx| {
-            let Some(check) = manual_check_in(tx, id)? else { return rule(format!("no manual check {id}")) };
+            let Some(check) = manual_check_in(tx, id)? else { return missing(format!("no manual check {id}")) };
             if check.state != ManualState::Pending {
-                let word = if check.state == ManualState::Approved { "approved" } else { "refused" };
                 let by = check.resolved_by.as_deref().unwrap_or("?");
-                let at = check.resolved_at.unwrap_or_default();
-                return rule(format!("manual check {id} was already {word} by {by} at {at}; it is resolved once"));
+                return clash(format!("manual check {id} was already resolved by {by}; it is resolved once"));
             }
-            let (ticket_id, trip_id) = resolved_ticket(tx, &check, ticket)?;
-            let (state, outcome) =
-                if approved { (ManualState::Approved, "manual_check_approved") } else { (ManualState::Refused, "manual_check_refused") };
+            let state = if approved { ManualState::Approved } else { ManualState::Refused };
             tx.execute(
-                "UPDATE manual_checks SET state = ?2, resolved_by = ?3, resolved_at = ?4, resolution = ?5, ticket_id = ?6, trip_id = ?7
+                "UPDATE manual_checks SET state = ?2, resolved_by = ?3, resolved_at = ?4, resolution = ?5, ticket_id = ?6,
+                        trip_id = ?7, overrode = ?8
                  WHERE id = ?1",
-                params![id, state, staff, now, reason, ticket_id, trip_id],
+                params![id, state, event.staff, event.at, note, event.ticket_id, event.trip_id, event.overrode],
             )?;
-            let detail = format!("check {id}: {reason}");
-            let event = NewEvent {
-                at: now,
-                lane: &check.lane,
-                trip_id: trip_id.as_deref(),
-                ticket_id: ticket_id.as_deref(),
-                outcome,
-                method: Some(Method::Manual),
-                staff: Some(staff),
-                detail: Some(&detail),
-            };
-            insert_event(tx, &event)?;
-            let boarding = match (&ticket_id, approved) {
-                (Some(ticket), true) => Some(board_in(tx, ticket, &check.lane, Method::Manual, Some(staff), Some(&detail), now)?),
-                _ => None,
-            };
-            Ok(ManualResolution { state, boarding })
+            insert_event(tx, &NewEvent { check_id: Some(id), ..*event })?;
+            if approved {
+                let Some(ticket_id) = event.ticket_id else { return rule(format!("approving manual check {id} needs a ticket")) };
+                let boarding = Boarding {
+                    ticket_id,
+                    lane: &check.lane,
+                    method: Method::Manual,
+                    staff: event.staff,
+                    check_id: Some(id),
+                    overrode: event.overrode,
+                };
+                match board_in(tx, &boarding, event.at)? {
+                    BoardResult::Boarded => {}
+                    other => return clash(format!("ticket {ticket_id} cannot board ({other:?}); manual check {id} stays pending")),
+                }
+            }
+            Ok(())
         })
     }
 }
 
-/// The ticket and trip a resolution is about: the check's own, or the ticket staff name for a
-/// check that had none.
-fn resolved_ticket(
-    tx: &Transaction<'_>,
-    check: &ManualCheck,
-    named: Option<&str>,
-) -> std::result::Result<(Option<String>, Option<String>), Fail> {
-    match (check.ticket_id.as_deref(), named) {
-        (Some(own), Some(named)) if own != named => {
-            rule(format!("manual check {} is for ticket {own}, not {named}; a check's ticket cannot be changed", check.id))
-        }
-        (None, Some(named)) => {
-            let trip: Option<String> = tx.query_row("SELECT trip_id FROM tickets WHERE id = ?1", [named], |r| r.get(0)).optional()?;
-            match trip {
-                Some(trip) => Ok((Some(named.to_string()), Some(trip))),
-                None => rule(format!("no ticket {named} on any manifest here; manual check {} stays pending", check.id)),
-            }
-        }
-        _ => Ok((check.ticket_id.clone(), check.trip_id.clone())),
-    }
-}
-
 /// Manual-check columns in [`manual_row`]'s order.
-const MANUAL_COLUMNS: &str = "id, created_at, lane, trip_id, ticket_id, reason, state, resolved_by, resolved_at, resolution";
+const MANUAL_COLUMNS: &str = "id, created_at, lane, trip_id, ticket_id, reason, state, resolved_by, resolved_at, resolution, overrode";
 
 fn manual_check_in(conn: &Connection, id: i64) -> rusqlite::Result<Option<ManualCheck>> {
     conn.query_row(&format!("SELECT {MANUAL_COLUMNS} FROM manual_checks WHERE id = ?1"), [id], manual_row).optional()
@@ -162,5 +130,6 @@ fn manual_row(r: &Row<'_>) -> rusqlite::Result<ManualCheck> {
         resolved_by: r.get(7)?,
         resolved_at: r.get(8)?,
         resolution: r.get(9)?,
+        overrode: r.get(10)?,
     })
 }

@@ -40,6 +40,7 @@
 //! - `boarding`: the exactly-once boarding guard;
 //! - `events`: the append-only event log;
 //! - `manual`: the manual-check queue;
+//! - `requests`: lane requests answered, so a retry gets the first answer;
 //! - `staff`: staff accounts;
 //! - `passengers`: the manifest board's passenger list and its search;
 //! - `counts`: a trip's counts, for reports and the manifest board;
@@ -50,13 +51,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result, StoreFault};
 
 mod boarding;
 mod counts;
 mod events;
 mod manual;
 mod passengers;
+mod requests;
 mod retention;
 mod schema;
 mod staff;
@@ -68,7 +70,7 @@ mod words;
 pub use boarding::BoardResult;
 pub use counts::{LiveCounts, TripCounts};
 pub use events::{EventRecord, NewEvent};
-pub use manual::{ManualCheck, ManualResolution, ManualState};
+pub use manual::{ManualCheck, ManualState};
 pub use passengers::{Passenger, PassengerStatus};
 pub use retention::PurgeSummary;
 pub use schema::SCHEMA_VERSION;
@@ -98,7 +100,8 @@ pub struct Store {
 /// Why an operation failed, before the database path is attached.
 enum Fail {
     Sql(rusqlite::Error),
-    Rule(String),
+    /// The request broke a rule: refused, of this kind, with this reason.
+    Rule(Kind, String),
 }
 
 impl From<rusqlite::Error> for Fail {
@@ -107,9 +110,19 @@ impl From<rusqlite::Error> for Fail {
     }
 }
 
-/// Fails with a reason in words: a rule the caller broke, shown as is.
+/// Refuses a malformed request, with a reason in words shown as is.
 fn rule<T>(reason: String) -> std::result::Result<T, Fail> {
-    Err(Fail::Rule(reason))
+    Err(Fail::Rule(Kind::Invalid, reason))
+}
+
+/// Refuses a request for something that does not exist.
+fn missing<T>(reason: String) -> std::result::Result<T, Fail> {
+    Err(Fail::Rule(Kind::NotFound, reason))
+}
+
+/// Refuses a request that collides with the current state.
+fn clash<T>(reason: String) -> std::result::Result<T, Fail> {
+    Err(Fail::Rule(Kind::Conflict, reason))
 }
 
 /// Turns any failure into an [`Error`] that names the database file (see `Store::error`).
@@ -131,7 +144,11 @@ impl Store {
 
     /// Opens with explicit [`Options`] (tests use a short busy timeout).
     pub fn open_with(path: &Path, options: Options) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|e| Error::Database { path: path.into(), reason: format!("cannot open: {e}") })?;
+        let conn = Connection::open(path).map_err(|e| Error::Database {
+            path: path.into(),
+            fault: StoreFault::Broken,
+            reason: format!("cannot open: {e}"),
+        })?;
         let store = Store { conn, path: path.into(), busy_timeout: options.busy_timeout };
         store.configure().or_db(&store)?;
         store.migrate()?;
@@ -156,22 +173,28 @@ impl Store {
     }
 
     fn error(&self, fail: Fail) -> Error {
-        let reason = match fail {
-            Fail::Rule(reason) => reason,
-            Fail::Sql(e) => match e.sqlite_error_code() {
-                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
+        let e = match fail {
+            Fail::Rule(kind, reason) => return Error::Refused { kind, reason },
+            Fail::Sql(e) => e,
+        };
+        let (fault, reason) = match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => (
+                StoreFault::Busy,
+                format!(
                     "database is locked: another process kept it busy for longer than the {:.1} s busy timeout; nothing was written",
                     self.busy_timeout.as_secs_f64()
                 ),
-                Some(ErrorCode::DiskFull) => "database or disk is full: nothing was written; free space on its disk".into(),
-                Some(ErrorCode::ReadOnly) => format!("database is read-only ({e}): check the file's and its folder's permissions"),
-                _ => match e {
-                    rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
-                    e => e.to_string(),
-                },
+            ),
+            Some(ErrorCode::DiskFull) => (StoreFault::Full, "database or disk is full: nothing was written; free space on its disk".into()),
+            Some(ErrorCode::ReadOnly) => {
+                (StoreFault::Broken, format!("database is read-only ({e}): check the file's and its folder's permissions"))
+            }
+            _ => match e {
+                rusqlite::Error::FromSqlConversionFailure(_, _, why) => (StoreFault::Broken, why.to_string()),
+                e => (StoreFault::Broken, e.to_string()),
             },
         };
-        Error::Database { path: self.path.clone(), reason }
+        Error::Database { path: self.path.clone(), fault, reason }
     }
 
     /// Runs `f` in one `IMMEDIATE` transaction: the write lock is taken up front (waiting up to
@@ -211,7 +234,9 @@ mod tests {
                 refunded: false,
             })
             .collect();
-        let err = store.import_tickets("G1", &tickets, &keys, 1).expect_err("full").to_string();
+        let err = store.import_tickets("G1", &tickets, &keys, 1).expect_err("full");
+        assert_eq!(err.kind(), Kind::Full);
+        let err = err.to_string();
         assert!(err.contains("database or disk is full") && err.contains("m.db"), "{err}");
         assert!(store.tickets_of_trip("G1").expect("reads").is_empty(), "rolled back whole");
     }

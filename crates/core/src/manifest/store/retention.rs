@@ -17,8 +17,8 @@ pub struct PurgeSummary {
 
 impl Store {
     /// Purges the trips that departed more than `retention_s` before `now`: keeps their
-    /// anonymous counts in `trip_counts`, blanks names, document hashes and masked numbers, and
-    /// deletes templates and photos. Ticket rows, states and events stay (they hold no personal
+    /// anonymous counts in `trip_counts`, blanks names, document hashes and masked numbers,
+    /// deletes templates and photos, and staff's notes on its manual checks. Ticket rows, states and events stay (they hold no personal
     /// data).
     pub fn purge(&self, now: i64, retention_s: i64) -> Result<PurgeSummary> {
         let summary = self.write(|tx| {
@@ -42,6 +42,8 @@ impl Store {
                      WHERE trip_id = ?1",
                     params![trip, now],
                 )?;
+                // Staff's own words about a check go with the trip; the codes stay in the log.
+                tx.execute("UPDATE manual_checks SET resolution = NULL WHERE trip_id = ?1", [trip])?;
                 tx.execute("UPDATE trips SET state = 'purged' WHERE id = ?1", [trip])?;
             }
             Ok(PurgeSummary { trips: trips.len(), tickets })

@@ -92,6 +92,46 @@ ALTER TABLE tickets ADD COLUMN photo BLOB CHECK (photo IS NULL OR state <> 'refu
 -- Reports count events by day.
 CREATE INDEX events_at ON events (at);
 "#,
+    r#"
+-- An event names the manual check it opened or resolved in a column of its own, and a
+-- supervisor's override of a refusal (its code) in another: nothing is parsed out of text.
+ALTER TABLE events ADD COLUMN check_id INTEGER;
+ALTER TABLE events ADD COLUMN overrode TEXT;
+ALTER TABLE manual_checks ADD COLUMN overrode TEXT;
+CREATE INDEX events_lane ON events (lane, at);
+-- Staff resolutions take the lane's outcome words, and their free text (kept with the check,
+-- which is purged) leaves the log. The log is append-only: this one migration rewrites it.
+DROP TRIGGER events_no_update;
+UPDATE events SET check_id = CAST(substr(detail, 7, instr(detail, ':') - 7) AS INTEGER), detail = NULL
+ WHERE outcome IN ('manual_check_approved', 'manual_check_refused') AND detail LIKE 'check %:%';
+UPDATE events SET outcome = 'manual_approved' WHERE outcome = 'manual_check_approved';
+UPDATE events SET outcome = 'manual_refused' WHERE outcome = 'manual_check_refused';
+UPDATE events SET check_id = CAST(substr(detail, 7, instr(detail, ':') - 7) AS INTEGER), detail = NULL
+ WHERE outcome = 'boarded' AND method = 'manual' AND detail LIKE 'check %:%';
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+-- The manifest's version, bumped by every change to a trip or a ticket from any process, so
+-- a cached lane manifest knows when it is stale.
+CREATE TABLE manifest_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+INSERT INTO manifest_version VALUES (1, 0);
+CREATE TRIGGER trips_insert_version AFTER INSERT ON trips BEGIN UPDATE manifest_version SET version = version + 1; END;
+CREATE TRIGGER trips_update_version AFTER UPDATE ON trips BEGIN UPDATE manifest_version SET version = version + 1; END;
+CREATE TRIGGER trips_delete_version AFTER DELETE ON trips BEGIN UPDATE manifest_version SET version = version + 1; END;
+CREATE TRIGGER tickets_insert_version AFTER INSERT ON tickets BEGIN UPDATE manifest_version SET version = version + 1; END;
+CREATE TRIGGER tickets_update_version AFTER UPDATE ON tickets BEGIN UPDATE manifest_version SET version = version + 1; END;
+CREATE TRIGGER tickets_delete_version AFTER DELETE ON tickets BEGIN UPDATE manifest_version SET version = version + 1; END;
+
+-- A lane's decision requests by the lane's own request id: a retry after a lost reply gets
+-- the first answer again, not "already boarded" for the passenger just boarded.
+CREATE TABLE lane_requests (
+    lane TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    PRIMARY KEY (lane, request_id)
+);
+"#,
 ];
 
 /// The schema version this build creates and understands.
@@ -149,10 +189,34 @@ mod tests {
         drop(v1);
         let store = Store::open(&path).expect("migrates");
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("reads");
-        assert_eq!(version, 2);
+        assert_eq!(version, SCHEMA_VERSION);
         assert_eq!(store.ticket("T1").expect("reads").expect("kept").name.as_deref(), Some("Li"));
         let keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("key");
         assert_eq!(store.photo("T1", &keys).expect("reads"), None);
+    }
+
+    #[test]
+    fn a_version_2_log_gets_its_check_ids_out_of_the_text_and_stays_append_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let v2 = Connection::open(&path).expect("creates");
+        v2.execute_batch(MIGRATIONS[0]).expect("version 1");
+        v2.execute_batch(MIGRATIONS[1]).expect("version 2");
+        v2.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO events (at, lane, outcome, method, staff, detail)
+             VALUES (5, 'lane-1', 'manual_check_refused', 'manual', 'wang', 'check 12: looks like someone else');",
+        )
+        .expect("an event");
+        drop(v2);
+        let store = Store::open(&path).expect("migrates");
+        let events = store.events_since(0).expect("reads");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].outcome, crate::boarding::Outcome::ManualRefused);
+        assert_eq!(events[0].check_id, Some(12));
+        assert_eq!(events[0].detail, None, "staff's words left the log");
+        let update = store.conn.execute("UPDATE events SET lane = 'x'", []);
+        assert!(update.is_err(), "the trigger is back");
     }
 
     #[test]

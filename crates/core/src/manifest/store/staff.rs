@@ -2,7 +2,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{rule, Fail, OrDb, Store};
+use super::{clash, rule, Fail, OrDb, Store};
 use crate::error::Result;
 use crate::manifest::Role;
 
@@ -35,7 +35,7 @@ impl Store {
                 params![id, password_hash, role, now],
             )?;
             if added == 0 {
-                return rule(format!("staff id '{id}' already exists; set its password instead of adding it again"));
+                return clash(format!("staff id '{id}' already exists; set its password instead of adding it again"));
             }
             Ok(())
         })

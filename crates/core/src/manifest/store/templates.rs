@@ -4,7 +4,7 @@
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 
 use super::tickets::{ticket_row, TICKET_COLUMNS};
-use super::{rule, Fail, OrDb, Store};
+use super::{missing, Fail, OrDb, Store};
 use crate::error::Result;
 use crate::manifest::keys::StationKeys;
 use crate::manifest::TicketRecord;
@@ -59,7 +59,7 @@ impl Store {
                 params![ticket_id, reason, now],
             )?;
             if changed == 0 {
-                return rule(format!("no ticket {ticket_id}"));
+                return missing(format!("no ticket {ticket_id}"));
             }
             Ok(())
         })
@@ -100,7 +100,7 @@ impl Store {
 fn require_ticket(tx: &Transaction<'_>, ticket_id: &str, changed: usize) -> std::result::Result<(), Fail> {
     let exists = changed > 0 || tx.query_row("SELECT 1 FROM tickets WHERE id = ?1", [ticket_id], |_| Ok(())).optional()?.is_some();
     if !exists {
-        return rule(format!("no ticket {ticket_id}"));
+        return missing(format!("no ticket {ticket_id}"));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{rule, OrDb, Store};
+use super::{clash, missing, rule, OrDb, Store};
 use crate::error::Result;
 use crate::manifest::keys::{normalise_document, StationKeys};
 use crate::manifest::{mask_document_number, DocumentType, NewTicket, TicketRecord, TicketState, Trip};
@@ -39,8 +39,8 @@ impl Store {
         self.write(|tx| {
             let trip_state: Option<String> = tx.query_row("SELECT state FROM trips WHERE id = ?1", [trip_id], |r| r.get(0)).optional()?;
             match trip_state.as_deref() {
-                None => return rule(format!("no trip {trip_id}: add the trip before its tickets")),
-                Some("purged") => return rule(format!("trip {trip_id} was purged: its manifest can no longer be imported")),
+                None => return missing(format!("no trip {trip_id}: add the trip before its tickets")),
+                Some("purged") => return clash(format!("trip {trip_id} was purged: its manifest can no longer be imported")),
                 Some(_) => {}
             }
             let mut seen = HashSet::new();
@@ -84,7 +84,7 @@ impl Store {
                     continue;
                 };
                 if old.trip_id != trip_id {
-                    return rule(format!("ticket {} already belongs to trip {}, not {trip_id}", ticket.id, old.trip_id));
+                    return clash(format!("ticket {} already belongs to trip {}, not {trip_id}", ticket.id, old.trip_id));
                 }
                 let refund = ticket.refunded && old.state == TicketState::Valid;
                 let new_person = old.name.as_deref() != Some(ticket.name.as_str()) || old.hash != hash;

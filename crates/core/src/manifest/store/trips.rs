@@ -2,7 +2,7 @@
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{rule, OrDb, Store};
+use super::{clash, missing, OrDb, Store};
 use crate::error::Result;
 use crate::manifest::Trip;
 
@@ -21,6 +21,12 @@ impl Store {
 
     pub fn trip(&self, id: &str) -> Result<Option<Trip>> {
         self.conn.query_row("SELECT id, route, departure, gate FROM trips WHERE id = ?1", [id], trip_row).optional().or_db(self)
+    }
+
+    /// The manifest's version: it changes with every change to a trip or a ticket, made by any
+    /// process (schema triggers), so a cached manifest can tell it is stale.
+    pub fn manifest_version(&self) -> Result<i64> {
+        self.conn.query_row("SELECT version FROM manifest_version", [], |r| r.get(0)).or_db(self)
     }
 
     /// Trips still open whose departure lies in `[now - window_after_s, now + window_before_s]`:
@@ -65,9 +71,9 @@ impl Store {
             if tx.execute("UPDATE trips SET state = 'departed' WHERE id = ?1 AND state = 'open'", [trip_id])? == 0 {
                 let state: Option<String> = tx.query_row("SELECT state FROM trips WHERE id = ?1", [trip_id], |r| r.get(0)).optional()?;
                 return match state {
-                    None => rule(format!("no trip {trip_id}")),
+                    None => missing(format!("no trip {trip_id}")),
                     Some(state) if state == "departed" => Ok(()),
-                    Some(state) => rule(format!("trip {trip_id} is {state}, it cannot depart")),
+                    Some(state) => clash(format!("trip {trip_id} is {state}, it cannot depart")),
                 };
             }
             Ok(())

@@ -4,6 +4,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::ToSql;
 
 use super::{ManualState, PassengerStatus};
+use crate::boarding::Outcome;
 use crate::manifest::{DocumentType, Method, Role, TicketState};
 
 /// Stores an enum as its snake_case word; an unknown word read back is an error that says so.
@@ -52,6 +53,23 @@ sql_text!(PassengerStatus, "passenger status":
     PassengerStatus::Manual => "manual",
     PassengerStatus::Refunded => "refunded",
 );
+// Outcomes have their words already (`Outcome::word`): stored as those.
+impl ToSql for Outcome {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.word()))
+    }
+}
+
+impl FromSql for Outcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let word = value.as_str()?;
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.word() == word)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown outcome '{word}' in the database (written by a newer boardcheck?)").into()))
+    }
+}
+
 sql_text!(ManualState, "manual check state":
     ManualState::Pending => "pending",
     ManualState::Approved => "approved",
@@ -79,6 +97,9 @@ mod tests {
         }
         let status = PassengerStatus::column_result(ValueRef::Text(b"not_yet")).expect("parses");
         assert_eq!(serde_json::to_string(&status).expect("serialises"), "\"not_yet\"");
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::column_result(ValueRef::Text(outcome.word().as_bytes())).expect("parses"), outcome);
+        }
         let err = TicketState::column_result(ValueRef::Text(b"lost")).expect_err("unknown").to_string();
         assert!(err.contains("ticket state 'lost'"), "{err}");
     }
