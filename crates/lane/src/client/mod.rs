@@ -110,7 +110,7 @@ const SERVICE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Decides through the service. The service unreachable means no decision can be recorded,
 /// so the track keeps looking (the next frame asks again) and nobody boards on local guesses;
-/// a service unreachable for [`SERVICE_PATIENCE`] is the lane's failure.
+/// a service that has answered nothing for a minute is the lane's failure.
 pub struct ServiceDecider {
     client: ServiceClient,
     /// Which track each queued manual check came from, so a staff resolution reaches the
