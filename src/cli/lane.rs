@@ -1,4 +1,6 @@
-//! `boardcheck lane --config lane.toml`: one boarding lane, camera to decisions.
+//! `boardcheck lane --config lane.toml`: one boarding lane, camera to decisions. A lane that
+//! cannot decide (its store busy, the service gone, a stage failed) exits non-zero with the
+//! error on stderr, so systemd or any supervisor restarts it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -41,6 +43,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
 
     let live = ingest::SourceSpec::parse(&config.source)?.is_live();
     let camera_up = Arc::new(AtomicBool::new(true));
+    let mut options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
     let source: Box<dyn ingest::FrameSource> = if live {
         // A lane camera is reopened with back-off for as long as the lane runs.
         let (lane, up) = (config.lane.clone(), camera_up.clone());
@@ -48,12 +51,14 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             up.store(matches!(status, ingest::SourceStatus::Up), Ordering::Relaxed);
             eprintln!("lane {lane}: camera {status:?}");
         });
-        Box::new(ingest::Reconnecting::open(&config.source, ingest::ReconnectPolicy::default(), on_status)?)
+        let camera = ingest::Reconnecting::open(&config.source, ingest::ReconnectPolicy::default(), on_status)?;
+        // A lane that stops ends a read waiting out a back-off too.
+        options.shutdown.also_stop(camera.stop_handle());
+        Box::new(camera)
     } else {
         ingest::open_source(&config.source)?
     };
     let mut sinks = outputs::from_config(&config.outputs);
-    let mut options = LaneOptions { drop_stale: config.drop_stale.unwrap_or(live), ..LaneOptions::default() };
     if config.qr_from_camera {
         options.qr_per_second = CAMERA_QR_PER_SECOND;
     }
@@ -66,11 +71,11 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
             let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
             let client = ServiceClient::new(url, &token, engine.embedder_id());
             let checks = Arc::new(Mutex::new(HashMap::new()));
-            let workers = Workers::start(&client, options.live.clone(), camera_up, checks.clone(), outputs::from_config(&config.outputs))?;
+            let resolutions = outputs::from_config(&config.outputs);
+            // Dropped as this arm ends, whether the lane ended or failed: the service hears the camera is down.
+            let _workers = Workers::start(&client, options.live.clone(), camera_up, &options.shutdown, checks.clone(), resolutions)?;
             eprintln!("lane {}: deciding through the station service at {url}", config.lane);
-            let report = pipeline::run(&engine, source, &mut ServiceDecider { client, checks }, &mut sinks, &options)?;
-            workers.finish(); // the source ended: the service hears so
-            report
+            pipeline::run(&engine, source, &mut ServiceDecider::new(client, checks), &mut sinks, &options)?
         }
         None => {
             let (store, keys) = StoreArgs { db: config.db.clone(), key: config.key.clone() }.open()?;
@@ -106,14 +111,15 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
 /// The lane's closing summary on stderr.
 pub fn print_summary(report: &LaneReport) {
     eprintln!(
-        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} dropped, {} unreadable, {} tracks left undecided",
+        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} dropped, {} unreadable, {} tracks left undecided, {} not taken by an output",
         report.frames,
         report.wall_s,
         report.frames as f64 / report.wall_s.max(1e-9),
         report.decisions,
         report.dropped,
         report.unreadable_frames,
-        report.undecided_tracks.len()
+        report.undecided_tracks.len(),
+        report.output_failures
     );
     for s in report.stages.iter().chain(std::iter::once(&report.e2e)) {
         eprintln!("  {:<8} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  ({} items)", s.name, s.p50_ms, s.p95_ms, s.p99_ms, s.count);

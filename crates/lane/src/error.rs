@@ -18,9 +18,18 @@ pub enum Error {
     #[error("config {path}: {reason}")]
     Config { path: PathBuf, reason: String },
 
-    /// A pipeline stage stopped (its thread panicked).
-    #[error("lane stage {stage}: {reason}")]
-    Stage { stage: String, reason: String },
+    /// A pipeline stage failed, and the lane with it: the first stage error stops every stage.
+    /// Not `#[source]`, as with `Io`.
+    #[error("lane stage {stage}: {error}")]
+    Stage { stage: &'static str, error: Box<Error> },
+
+    /// A pipeline stage panicked; what the panic said.
+    #[error("lane stage {stage} panicked: {message}")]
+    Panicked { stage: &'static str, message: String },
+
+    /// An output (the gate relay) did not take a decision.
+    #[error("{output}: {reason}")]
+    Output { output: String, reason: String },
 
     /// The station service could not be reached, or refused a request.
     #[error("station service {url}: {reason}")]

@@ -7,7 +7,8 @@
 //!   lines.
 //! - [`pipeline`]: the stages on threads joined by one-item [`pipeline::link`]s (latest frame
 //!   wins for a live camera), per-stage timings, and the decide stage that hands a track's
-//!   observations to a [`decider::Decider`].
+//!   observations to a [`decider::Decider`]; one [`pipeline::Shutdown`] signal, so the first
+//!   stage error or panic stops the whole lane and is what the run returns.
 //! - The [`decider`] seam: the boarding rules against a local store, or the station service.
 //! - [`outputs`]: where decisions go (JSON lines, the gate relay, the kiosk file).
 //! - [`presented`]: tickets shown at the lane (scanner and ID-card reader lines, a chip

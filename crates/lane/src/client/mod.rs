@@ -7,7 +7,7 @@ pub mod workers;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Serialize;
@@ -117,25 +117,43 @@ impl ServiceClient {
     }
 }
 
+/// How long the service may go without answering a lane before the lane gives up: a restart
+/// of the service is over well within it; beyond it the lane cannot decide, so it stops and
+/// its supervisor restarts it.
+const SERVICE_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Decides through the service. The service unreachable means no decision can be recorded,
-/// so the track keeps looking (the next frame asks again) and nobody boards on local guesses.
+/// so the track keeps looking (the next frame asks again) and nobody boards on local guesses;
+/// a service that has answered nothing for a minute is the lane's failure.
 pub struct ServiceDecider {
-    pub client: ServiceClient,
+    client: ServiceClient,
     /// Which track each queued manual check came from, so a staff resolution reaches the
     /// right passenger's outputs.
-    pub checks: Arc<Mutex<HashMap<i64, u64>>>,
+    checks: Arc<Mutex<HashMap<i64, u64>>>,
+    /// Since when every request has failed; `None` while the service answers.
+    failing_since: Option<Instant>,
+    patience: Duration,
 }
 
 impl ServiceDecider {
-    fn answered(&self, track: u64, answer: Result<Option<Decision>>) -> Result<Option<Decision>> {
+    pub fn new(client: ServiceClient, checks: Arc<Mutex<HashMap<i64, u64>>>) -> Self {
+        ServiceDecider { client, checks, failing_since: None, patience: SERVICE_PATIENCE }
+    }
+
+    fn answered(&mut self, track: u64, answer: Result<Option<Decision>>) -> Result<Option<Decision>> {
         match answer {
             Ok(decision) => {
+                self.failing_since = None;
                 if let (Some(check), Ok(mut checks)) = (decision.as_ref().and_then(|d| d.manual_check), self.checks.lock()) {
                     checks.insert(check, track);
                 }
                 Ok(decision)
             }
             Err(e) => {
+                let since = *self.failing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.patience {
+                    return Err(e);
+                }
                 tracing::warn!(track, error = %e, "no decision: the station service did not answer");
                 Ok(None)
             }
@@ -150,5 +168,31 @@ impl Decider for ServiceDecider {
 
     fn present(&mut self, track: u64, presented: &Presented, observations: &[Observation]) -> Result<Option<Decision>> {
         self.answered(track, self.client.present(presented, observations))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service address where nothing listens: every request is refused at once.
+    fn unreachable() -> ServiceClient {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+        ServiceClient::new(&format!("http://127.0.0.1:{port}"), "lane-token", "model")
+    }
+
+    #[test]
+    fn a_service_unreachable_for_good_is_an_error_not_an_endless_wait() {
+        let mut decider = ServiceDecider::new(unreachable(), Arc::default());
+        decider.patience = Duration::from_millis(300);
+        // At first the track keeps looking: the service may be restarting.
+        assert!(matches!(decider.decide(1, &[]), Ok(None)));
+        std::thread::sleep(Duration::from_millis(400));
+        match decider.decide(1, &[]) {
+            Err(Error::Service { url, reason }) => {
+                assert!(url.starts_with("http://127.0.0.1:") && reason.contains("/api/lane/observe"), "{reason}")
+            }
+            other => panic!("the lane gives up on the service: {other:?}"),
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! The lane's threads beside the pipeline while it decides through the station service: one
 //! reports the lane's health every two seconds, one long-polls for staff resolutions of the
 //! lane's manual checks and hands them to the lane's outputs (the gate opens on an approval).
-//! [`Workers`] holds them: when the lane run ends it stops them and reports the camera down.
+//! [`Workers`] holds them. The health worker follows the lane's shutdown signal: the moment the
+//! lane fails it reports the camera down, with no frame rate, and stops; so does it when the
+//! workers are dropped (the lane ended). A lane that died is never reported up.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +17,7 @@ use super::ServiceClient;
 use crate::error::{Error, Result};
 use crate::outputs::DecisionSink;
 use crate::pipeline::stats::LiveStats;
-use crate::pipeline::LaneDecision;
+use crate::pipeline::{LaneDecision, Shutdown};
 use boardcheck_api::{Camera, HealthReport};
 use boardcheck_core::boarding::kiosk;
 
@@ -24,11 +26,8 @@ const HEALTH_EVERY: Duration = Duration::from_secs(2);
 /// How long to wait before asking again when the service cannot be reached.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// The running workers. Dropping them stops them too; [`Workers::finish`] also tells the
-/// service that the lane stopped.
+/// The running workers; dropping them stops them, and the service hears the camera is down.
 pub struct Workers {
-    client: ServiceClient,
-    live: Arc<LiveStats>,
     /// Dropped to stop the workers: their receivers then disconnect.
     stop: Option<Sender<()>>,
     health: Option<JoinHandle<()>>,
@@ -36,18 +35,20 @@ pub struct Workers {
 
 impl Workers {
     /// Starts both workers. `camera_up` is the camera's state as the source reports it,
-    /// `checks` which track each manual check came from, `sinks` where resolutions go.
+    /// `lane` the lane's shutdown signal, `checks` which track each manual check came from,
+    /// `sinks` where resolutions go.
     pub fn start(
         client: &ServiceClient,
         live: Arc<LiveStats>,
         camera_up: Arc<AtomicBool>,
+        lane: &Shutdown,
         checks: Arc<Mutex<HashMap<i64, u64>>>,
         sinks: Vec<Box<dyn DecisionSink>>,
     ) -> Result<Workers> {
         let (stop, stopped) = crossbeam_channel::bounded(0);
         let health = spawn("lane-health", {
-            let (client, live, stopped) = (client.clone(), live.clone(), stopped.clone());
-            move || report_health(&client, &live, &camera_up, &stopped)
+            let (client, lane, stopped) = (client.clone(), lane.clone(), stopped.clone());
+            move || report_health(&client, &live, &camera_up, &lane, &stopped)
         })?;
         // Not joined: a long-poll in flight ends within the service's wait (20 s), and then
         // this worker sees the stop; nothing waits for it meanwhile.
@@ -55,20 +56,13 @@ impl Workers {
             let client = client.clone();
             move || deliver_resolutions(&client, &checks, sinks, &stopped)
         })?;
-        Ok(Workers { client: client.clone(), live, stop: Some(stop), health: Some(health) })
+        Ok(Workers { stop: Some(stop), health: Some(health) })
     }
+}
 
-    /// Stops the workers, then reports the camera down with the last stage times: the
-    /// source ended.
-    pub fn finish(mut self) {
-        self.stop();
-        let report = HealthReport { camera: Camera::Down, fps: 0.0, frames: self.live.frames(), dropped: None, samples: self.live.drain() };
-        if let Err(e) = self.client.report_health(&report) {
-            tracing::warn!(error = %e, "final health report not delivered");
-        }
-    }
-
-    fn stop(&mut self) {
+impl Drop for Workers {
+    /// Stops the workers, and waits for the health worker's last report.
+    fn drop(&mut self) {
         self.stop = None;
         if let Some(health) = self.health.take() {
             let _ = health.join(); // it only reports: a panic there has been logged already
@@ -76,21 +70,21 @@ impl Workers {
     }
 }
 
-impl Drop for Workers {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name.into()).spawn(work).map_err(|e| Error::io(format!("<{name} thread>"), e))
 }
 
-/// Every two seconds until stopped: camera state, frame rate and the stage times since the
-/// last report.
-fn report_health(client: &ServiceClient, live: &LiveStats, camera_up: &AtomicBool, stopped: &Receiver<()>) {
+/// Every two seconds until stopped or the lane stops: camera state, frame rate and the stage
+/// times since the last report; then once more, the camera down, with the last stage times.
+fn report_health(client: &ServiceClient, live: &LiveStats, camera_up: &AtomicBool, lane: &Shutdown, stopped: &Receiver<()>) {
     let mut last_frames = live.frames();
-    while stopped.recv_timeout(HEALTH_EVERY) == Err(RecvTimeoutError::Timeout) {
+    loop {
+        crossbeam_channel::select! {
+            // Neither is ever sent on: each disconnects to stop the worker.
+            recv(stopped) -> _ => break,
+            recv(lane.fired()) -> _ => break,
+            default(HEALTH_EVERY) => {}
+        }
         let frames = live.frames();
         let fps = (frames - last_frames) as f64 / HEALTH_EVERY.as_secs_f64();
         last_frames = frames;
@@ -99,6 +93,10 @@ fn report_health(client: &ServiceClient, live: &LiveStats, camera_up: &AtomicBoo
         if let Err(e) = client.report_health(&report) {
             tracing::warn!(error = %e, "health report not delivered");
         }
+    }
+    let report = HealthReport { camera: Camera::Down, fps: 0.0, frames: live.frames(), dropped: None, samples: live.drain() };
+    if let Err(e) = client.report_health(&report) {
+        tracing::warn!(error = %e, "the lane's last health report (camera down) not delivered");
     }
 }
 

@@ -10,6 +10,7 @@ use image::RgbImage;
 
 use super::capture::Meta;
 use super::embed::InFlight;
+use super::link::LinkReceiver;
 use super::stats::{StageStats, Times};
 use super::track::Tracked;
 use super::LaneOptions;
@@ -57,7 +58,7 @@ const SETTLED_CHANGE: f32 = 0.06;
 pub(super) fn assess_stage(
     engine: &FaceEngine,
     options: &LaneOptions,
-    (input, decided): (Receiver<Tracked>, Receiver<u64>),
+    (input, decided): (LinkReceiver<Tracked>, Receiver<u64>),
     passed: Sender<Meta>,
     (to_embed, in_flight): (Sender<ToEmbed>, &InFlight),
 ) -> Result<StageStats> {

@@ -1,5 +1,6 @@
 //! The capture stage: reads frames from the source, stamps each with its arrival, and hands
-//! it on (and, a few times a second, a copy to the QR reader).
+//! it on (and, a few times a second, a copy to the QR reader), until the source ends, the
+//! stage after it is gone, or the lane's shutdown signal fires.
 
 use std::time::Instant;
 
@@ -7,6 +8,7 @@ use image::RgbImage;
 
 use super::link::LinkSender;
 use super::qr::QrFeed;
+use super::shutdown::Shutdown;
 use super::stats::{LiveStats, StageStats, Times};
 use crate::error::Result;
 use crate::ingest::FrameSource;
@@ -29,10 +31,12 @@ pub(super) fn capture_stage(
     live: &LiveStats,
     out: LinkSender<(Meta, RgbImage)>,
     mut qr: QrFeed,
+    shutdown: &Shutdown,
 ) -> Result<CaptureReport> {
     let mut times = Times::new("capture", live);
     let mut frames = 0;
-    loop {
+    // A read that blocks (a camera in back-off) ends through the source's own stop flag.
+    while !shutdown.is_stopped() {
         let t = Instant::now();
         let frame = match source.next_frame()? {
             Some(frame) => frame,

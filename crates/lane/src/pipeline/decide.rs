@@ -2,6 +2,11 @@
 //! and verdicts, track ends, frames passing the embed stage, tickets shown), with the time, and
 //! passes the decisions on to the sinks, and the tracks decided back to the assess stage. It
 //! also times the stage and each frame's way through the lane.
+//!
+//! The decider failing is the lane failing: its error ends the stage (and so the lane). An
+//! output failing is not: the decision is recorded already, and the kiosk file, stdout or the
+//! gate relay may well take the next one, so the failure is logged and counted. When the
+//! lane's shutdown signal fires the stage stops at once and decides nothing more.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::capture::Meta;
 use super::embed::Embedded;
 use super::judge::{Decided, Judge, Latency};
+use super::shutdown::Shutdown;
 use super::stats::{elapsed_ms, LiveStats, StageStats, Times};
 use super::{EmbeddedFrame, LaneDecision};
 use crate::decider::Decider;
@@ -24,6 +30,7 @@ pub(super) struct DecideReport {
     pub times: StageStats,
     pub e2e: StageStats,
     pub embedded_frames: Vec<EmbeddedFrame>,
+    pub output_failures: u64,
 }
 
 /// Where decisions go.
@@ -32,10 +39,12 @@ struct Outputs<'a> {
     /// Tells the assess stage which tracks are decided.
     decided: Sender<u64>,
     decisions: usize,
+    /// Decisions an output did not take.
+    failures: u64,
 }
 
 impl Outputs<'_> {
-    fn emit(&mut self, decided: Vec<Decided>) -> Result<()> {
+    fn emit(&mut self, decided: Vec<Decided>) {
         for Decided { t, track, decision, latency } in decided {
             if let Some(track) = track {
                 // Only unsent once the assess stage has stopped, and then nobody asks.
@@ -48,10 +57,12 @@ impl Outputs<'_> {
             };
             let lane_decision = LaneDecision { t, track: track.unwrap_or_default(), kiosk: kiosk::view(&decision), decision, latency_ms };
             for sink in self.sinks.iter_mut() {
-                sink.emit(&lane_decision)?;
+                if let Err(error) = sink.emit(&lane_decision) {
+                    self.failures += 1;
+                    tracing::warn!(%error, track = lane_decision.track, "an output did not take a decision");
+                }
             }
         }
-        Ok(())
     }
 }
 
@@ -62,12 +73,13 @@ pub(super) fn decide_stage(
     mut embedded: Receiver<Embedded>,
     mut passed: Receiver<Meta>,
     presented: [Receiver<Presented>; 2],
+    shutdown: &Shutdown,
 ) -> Result<DecideReport> {
     let mut times = Times::new("decide", live);
     // From a frame's arrival to the end of its way through the lane.
     let mut e2e = Times::new("e2e", live);
     let mut judge = Judge::default();
-    let mut out = Outputs { sinks, decided, decisions: 0 };
+    let mut out = Outputs { sinks, decided, decisions: 0, failures: 0 };
     let (mut undecided, mut embedded_frames) = (Vec::new(), Vec::new());
     let [mut scanned, mut camera_qr] = presented;
     // Until both the embed stage and the frames passing it have ended.
@@ -77,13 +89,13 @@ pub(super) fn decide_stage(
             recv(embedded) -> item => match item {
                 Ok(Embedded::Faces { meta, faces }) => {
                     let (t, count) = (Instant::now(), faces.len());
-                    out.emit(judge.faces(decider, &meta, faces, t)?)?;
+                    out.emit(judge.faces(decider, &meta, faces, t)?);
                     times.since(t);
                     let e2e_ms = elapsed_ms(meta.captured);
                     e2e.record(e2e_ms);
                     embedded_frames.push(EmbeddedFrame { index: meta.index, faces: count, e2e_ms });
                 }
-                Ok(Embedded::Verdicts(verdicts)) => out.emit(judge.verdicts(decider, verdicts)?)?,
+                Ok(Embedded::Verdicts(verdicts)) => out.emit(judge.verdicts(decider, verdicts)?),
                 Ok(Embedded::Ended(tracks)) => {
                     for ended in tracks {
                         if !judge.ended(ended.id) {
@@ -110,11 +122,16 @@ pub(super) fn decide_stage(
                 Ok(ticket) => judge.ticket_shown(ticket, Instant::now()),
                 Err(_) => camera_qr = crossbeam_channel::never(),
             },
+            // Never sent on: disconnects when the lane stops.
+            recv(shutdown.fired()) -> _ => break,
             // Wakes to decide a ticket that has waited long enough for a face.
             default(Duration::from_millis(100)) => {}
         }
-        out.emit(judge.tick(decider, Instant::now())?)?;
+        out.emit(judge.tick(decider, Instant::now())?);
     }
-    out.emit(judge.finish(decider, Instant::now())?)?;
-    Ok(DecideReport { decisions: out.decisions, undecided, times: times.stats(), e2e: e2e.stats(), embedded_frames })
+    if !shutdown.is_stopped() {
+        out.emit(judge.finish(decider, Instant::now())?);
+    }
+    let output_failures = out.failures;
+    Ok(DecideReport { decisions: out.decisions, undecided, times: times.stats(), e2e: e2e.stats(), embedded_frames, output_failures })
 }

@@ -2,11 +2,10 @@
 
 use std::time::Instant;
 
-use crossbeam_channel::Receiver;
 use image::RgbImage;
 
 use super::capture::Meta;
-use super::link::LinkSender;
+use super::link::{LinkReceiver, LinkSender};
 use super::stats::{LiveStats, StageStats, Times};
 use crate::error::Result;
 use boardcheck_vision::face::detect::Detection;
@@ -21,7 +20,7 @@ pub(super) struct Detected {
 pub(super) fn detect_stage(
     engine: &FaceEngine,
     live: &LiveStats,
-    input: Receiver<(Meta, RgbImage)>,
+    input: LinkReceiver<(Meta, RgbImage)>,
     out: LinkSender<Detected>,
 ) -> Result<StageStats> {
     let mut times = Times::new("detect", live);

@@ -25,6 +25,10 @@
 //! up the pipeline). The models run once before the first frame, so the first passenger does
 //! not wait for their first-run set-up. A live image is never kept (PIPL).
 //!
+//! A lane that cannot decide says so and exits: the first stage error or panic fires the
+//! lane's one [`Shutdown`] signal, every stage ends, and [`run`] returns that error, naming the
+//! stage. An output that fails (kiosk file, stdout, gate relay) is counted, not fatal.
+//!
 //! Each stage's thread is a module of its own, wired together by [`run`]; when the decide stage
 //! decides is a state machine with no thread of its own (`judge`), tested without a lane.
 
@@ -37,6 +41,7 @@ mod judge;
 pub mod link;
 mod liveness;
 mod qr;
+mod shutdown;
 pub mod stats;
 mod track;
 
@@ -62,6 +67,7 @@ use detect::detect_stage;
 use embed::{embed_stage, InFlight};
 use link::link;
 use qr::{qr_stage, QrFeed};
+pub use shutdown::Shutdown;
 use stats::{LiveStats, StageStats};
 use track::track_stage;
 
@@ -80,6 +86,9 @@ pub struct LaneOptions {
     pub presented: crossbeam_channel::Receiver<Presented>,
     /// Look for QR e-tickets held up to the camera this many times a second (0: never).
     pub qr_per_second: f64,
+    /// The lane's one shutdown signal (one per run): fired by the first stage failure, or by
+    /// whoever holds a clone; a camera's stop flag and the health worker hang on it.
+    pub shutdown: Shutdown,
 }
 
 impl Default for LaneOptions {
@@ -91,6 +100,7 @@ impl Default for LaneOptions {
             live: Arc::default(),
             presented: crossbeam_channel::never(),
             qr_per_second: 0.0,
+            shutdown: Shutdown::default(),
         }
     }
 }
@@ -123,6 +133,8 @@ pub struct LaneReport {
     /// Every frame that had a face chosen (a few per passenger): what `boardcheck bench`
     /// times the raw embedder on for its floor.
     pub embedded_frames: Vec<EmbeddedFrame>,
+    /// Decisions an output (kiosk file, stdout, gate relay) did not take: logged, not fatal.
+    pub output_failures: u64,
 }
 
 /// A frame whose chosen faces went through liveness and embedding to the decide stage.
@@ -135,7 +147,8 @@ pub struct EmbeddedFrame {
     pub e2e_ms: f64,
 }
 
-/// Runs the lane until the source ends (or fails for good): a thread per stage, joined.
+/// Runs the lane until the source ends or the shutdown signal fires: a thread per stage, joined.
+/// The first stage error or panic stops every stage and is what this returns.
 pub fn run(
     engine: &FaceEngine,
     mut source: Box<dyn FrameSource>,
@@ -162,21 +175,33 @@ pub fn run(
     let (qr_frame_tx, qr_frame_rx, _) = link(true);
     let qr_frame_tx = QrFeed::new(qr_frame_tx, options.qr_per_second);
     let (qr_tx, qr_rx) = crossbeam_channel::bounded(4);
+    let shutdown = &options.shutdown;
 
-    let (capture, stages, embed, decided) = std::thread::scope(|scope| {
-        let capture = scope.spawn(move || capture_stage(source.as_mut(), live, captured_tx, qr_frame_tx));
-        scope.spawn(move || qr_stage(qr_frame_rx, qr_tx));
-        let detect = scope.spawn(move || detect_stage(engine, live, captured_rx, detected_tx));
-        let track = scope.spawn(move || track_stage(live, detected_rx, tracked_tx));
+    let (capture, qr, stages, embed, decided) = std::thread::scope(|scope| {
+        let capture =
+            scope.spawn(move || shutdown.run_stage("capture", || capture_stage(source.as_mut(), live, captured_tx, qr_frame_tx, shutdown)));
+        let qr = scope.spawn(move || {
+            shutdown.run_stage("qr", || {
+                qr_stage(qr_frame_rx, qr_tx);
+                Ok(())
+            })
+        });
+        let detect = scope.spawn(move || shutdown.run_stage("detect", || detect_stage(engine, live, captured_rx, detected_tx)));
+        let track = scope.spawn(move || shutdown.run_stage("track", || track_stage(live, detected_rx, tracked_tx)));
         let in_flight = &in_flight;
-        let assess = scope.spawn(move || assess_stage(engine, options, (tracked_rx, decided_rx), passed_tx, (to_embed_tx, in_flight)));
-        let embed = scope.spawn(move || embed_stage(engine, live, to_embed_rx, embedded_tx, in_flight));
-        let decided = decide_stage(decider, (sinks, decided_tx), live, embedded_rx, passed_rx, [options.presented.clone(), qr_rx]);
-        let capture = joined("capture", capture.join());
+        let assess = scope.spawn(move || {
+            shutdown.run_stage("assess", || assess_stage(engine, options, (tracked_rx, decided_rx), passed_tx, (to_embed_tx, in_flight)))
+        });
+        let embed = scope.spawn(move || shutdown.run_stage("embed", || embed_stage(engine, live, to_embed_rx, embedded_tx, in_flight)));
+        // On this thread: the decider need not be `Send` (a store connection is not).
+        let presented = [options.presented.clone(), qr_rx];
+        let decided =
+            shutdown.run_stage("decide", || decide_stage(decider, (sinks, decided_tx), live, embedded_rx, passed_rx, presented, shutdown));
+        let (capture, qr) = (joined("capture", capture.join()), joined("qr", qr.join()));
         let stages = [joined("detect", detect.join()), joined("track", track.join()), joined("assess", assess.join())];
-        (capture, stages, joined("embed", embed.join()), decided)
+        (capture, qr, stages, joined("embed", embed.join()), decided)
     });
-    let (capture, decided) = (capture?, decided?);
+    let (capture, (), decided) = (capture?, qr?, decided?);
     let mut stage_stats = vec![capture.times];
     for stats in stages {
         stage_stats.push(stats?);
@@ -194,12 +219,13 @@ pub fn run(
         stages: stage_stats,
         e2e: decided.e2e,
         embedded_frames: decided.embedded_frames,
+        output_failures: decided.output_failures,
     })
 }
 
-/// A stage thread's result, or the error that it panicked.
-fn joined<T>(stage: &str, result: std::thread::Result<Result<T>>) -> Result<T> {
-    result.map_err(|_| Error::Stage { stage: stage.to_string(), reason: "stage thread panicked".to_string() })?
+/// A stage thread's result, or what it said as it panicked.
+fn joined<T>(stage: &'static str, result: std::thread::Result<Result<T>>) -> Result<T> {
+    result.map_err(|panic| Error::Panicked { stage, message: shutdown::panic_message(panic.as_ref()) })?
 }
 
 /// Frames with no face chosen, on their way past the embed stage to the decide stage (which

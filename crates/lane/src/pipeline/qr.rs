@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use image::RgbImage;
 
-use super::link::LinkSender;
+use super::link::{LinkReceiver, LinkSender};
 use boardcheck_core::decider::Presented;
 
 /// Hands a copy of a frame to the QR reader at most `per_second` times a second (never, at 0).
@@ -34,7 +34,7 @@ impl QrFeed {
 const QR_REPEAT: Duration = Duration::from_secs(10);
 
 /// Reads QR codes from the frames it is given; each new text becomes a presented ticket.
-pub(super) fn qr_stage(input: Receiver<RgbImage>, out: Sender<Presented>) {
+pub(super) fn qr_stage(input: LinkReceiver<RgbImage>, out: Sender<Presented>) {
     let mut seen: Vec<(String, Instant)> = Vec::new();
     for frame in input {
         seen.retain(|(_, at)| at.elapsed() < QR_REPEAT);

@@ -3,12 +3,11 @@
 
 use std::time::Instant;
 
-use crossbeam_channel::Receiver;
 use image::RgbImage;
 
 use super::capture::Meta;
 use super::detect::Detected;
-use super::link::LinkSender;
+use super::link::{LinkReceiver, LinkSender};
 use super::stats::{LiveStats, StageStats, Times};
 use crate::error::Result;
 use boardcheck_vision::face::detect::{BBox, Detection};
@@ -22,7 +21,7 @@ pub(super) struct Tracked {
     pub ended: Vec<Track>,
 }
 
-pub(super) fn track_stage(live: &LiveStats, input: Receiver<Detected>, out: LinkSender<Tracked>) -> Result<StageStats> {
+pub(super) fn track_stage(live: &LiveStats, input: LinkReceiver<Detected>, out: LinkSender<Tracked>) -> Result<StageStats> {
     let mut tracker = Tracker::default();
     let mut times = Times::new("track", live);
     let mut last_meta = None;
