@@ -249,3 +249,79 @@ fn an_id_card_tap_boards_through_the_service_after_a_one_to_one_check() {
     let refused: Value = r.body_mut().read_json().expect("JSON");
     assert_eq!(refused["decision"]["outcome"], "ticket_invalid", "{refused}");
 }
+
+#[test]
+fn the_lane_api_refuses_broken_evidence_and_answers_a_retried_request_as_it_first_did() {
+    let station = TestStation::start();
+    let bearer = format!("Bearer {}", station.lane_token("lane-1"));
+    let observe = |request_id: Option<&str>, embedding: &[f32]| {
+        let observations: Vec<Value> = (0..3).map(|_| json!({ "spoof": false, "embedding": embedding })).collect();
+        let body = json!({ "track": 7, "request_id": request_id, "model": common::engine().embedder_id(), "observations": observations });
+        let mut r =
+            agent().post(&format!("{}/api/lane/observe", station.url)).header("Authorization", &bearer).send_json(&body).expect("answers");
+        (status(&r), r.body_mut().read_json::<Value>().expect("JSON"))
+    };
+    let obama = common::main_face("obama2.jpg").embedding;
+    // Obama's face scaled a hundredfold: today it scored 100 against his template and boarded.
+    let scaled: Vec<f32> = obama.iter().map(|v| v * 100.0).collect();
+    let (code, answer) = observe(None, &scaled);
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer["error"].as_str().is_some_and(|e| e.contains("not 1")), "{answer}");
+    let (code, answer) = observe(None, &obama[..100]);
+    assert_eq!(code, 400, "a vector of another length: {answer}");
+    // The genuine face boards; the same request again (its reply lost) gets that answer again.
+    let (code, first) = observe(Some("lane-1-run-9-track-7"), &obama);
+    assert_eq!((code, first["decision"]["outcome"].as_str()), (200, Some("boarded")), "{first}");
+    let (_, retried) = observe(Some("lane-1-run-9-track-7"), &obama);
+    assert_eq!(retried, first, "a retry is answered as first, not 'already boarded'");
+    let (_, another) = observe(Some("lane-1-run-9-track-8"), &obama);
+    assert_eq!(another["decision"]["outcome"], "already_boarded", "{another}");
+    let store = boardcheck_core::manifest::store::Store::open(&station.db()).expect("the station database");
+    let boarded =
+        store.events_since(0).expect("events").into_iter().filter(|e| e.outcome == boardcheck_core::boarding::Outcome::Boarded).count();
+    assert_eq!(boarded, 1);
+}
+
+#[test]
+fn staff_approve_only_what_the_lane_could_board_and_only_supervisors_override() {
+    let station = TestStation::start();
+    let http = agent();
+    let url = |path: &str| format!("{}{path}", station.url);
+    let bearer = format!("Bearer {}", station.lane_token("lane-1"));
+    let face = |photo: &str, track: u64| {
+        let observations: Vec<Value> = (0..3).map(|_| json!({ "spoof": false, "embedding": common::main_face(photo).embedding })).collect();
+        let body = json!({ "track": track, "model": common::engine().embedder_id(), "observations": observations });
+        let mut r = http.post(&url("/api/lane/observe")).header("Authorization", &bearer).send_json(&body).expect("answers");
+        r.body_mut().read_json::<Value>().expect("JSON")["decision"].clone()
+    };
+    assert_eq!(face("obama2.jpg", 1)["outcome"], "boarded");
+    // Biden's ticket is a child's: a manual check names it.
+    let child = face("biden.jpg", 2);
+    assert_eq!((child["outcome"].as_str(), child["reason"].as_str()), (Some("manual_pending"), Some("child")), "{child}");
+    let check = child["manual_check"].as_i64().expect("a check");
+
+    let resolve = |who: (&str, &str), body: Value| {
+        let (cookie, csrf) = login(&station, who);
+        let mut r = http
+            .post(&url(&format!("/api/manual/{check}")))
+            .header("Cookie", &cookie)
+            .header("X-CSRF-Token", &csrf)
+            .send_json(&body)
+            .expect("answers");
+        (status(&r), r.body_mut().read_json::<Value>().expect("JSON"))
+    };
+    // Approving it for Obama's ticket, boarded already: refused with the reason; the check stays open.
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "seen", "ticket": "G3-01" }));
+    assert_eq!(code, 400, "a check's own ticket cannot be switched: {answer}");
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "guardian's ID seen", "override": true }));
+    assert_eq!(code, 403, "an override is a supervisor's: {answer}");
+    let (cookie, _) = login(&station, STAFF);
+    let mut queue = http.get(&url("/api/manual")).header("Cookie", &cookie).call().expect("answers");
+    let queue: Value = queue.body_mut().read_json().expect("JSON");
+    assert!(queue.as_array().is_some_and(|q| q.iter().any(|c| c["id"] == check)), "still open: {queue}");
+    let (code, approved) = resolve(STAFF, json!({ "approve": true, "reason": "guardian's ID seen" }));
+    assert_eq!((code, approved["outcome"].as_str(), approved["ticket"].as_str()), (200, Some("manual_approved"), Some("G3-02")));
+    let (code, again) = resolve(SUPERVISOR, json!({ "approve": false, "reason": "second look" }));
+    assert_eq!(code, 409, "resolved once: {again}");
+    assert!(again["error"].as_str().is_some_and(|e| e.contains(STAFF.0)), "names who resolved it: {again}");
+}

@@ -25,7 +25,9 @@
 //! Staff API: a session cookie (`boardcheck_session`, HttpOnly, SameSite=Strict) from
 //! `POST /api/login`; every state change also carries the session's CSRF token in the
 //! `X-CSRF-Token` header. No session → 401, no or wrong CSRF token → 403, role too low → 403.
-//! Errors are `{"error": "…"}` (ErrorAnswer).
+//! Errors are `{"error": "…"}` (ErrorAnswer), with the status of their kind, mapped in one place
+//! (`http::ApiError`): malformed 400, forbidden 403, not found 404, conflict with the current
+//! state 409, database busy or full 503, anything else 500.
 //! - `POST /api/login` `{"staff","password"}` → StaffSession `{"staff","role","csrf"}`; 401
 //!   wrong; 429 when throttled (`Retry-After`).
 //! - `POST /api/logout` → 204. `GET /api/session` → StaffSession `{"staff","role","csrf"}`.
@@ -39,9 +41,14 @@
 //!   "ticket":null|{"id","trip_id","seat","name","document_type","document_masked","child",
 //!   "state","has_template","enrol_issue","has_photo"},"trip":null|{"id","route","departure",
 //!   "gate"}}]`; `GET /api/manual/{id}/photo` → the manifest ID photo (JPEG) or 404.
-//! - `POST /api/manual/{id}` ResolveRequest `{"approve":bool,"reason":"…","ticket":"…"?}` →
-//!   the Decision; `ticket` names the passenger's ticket when the check had none (a face with
-//!   no match).
+//! - `POST /api/manual/{id}` ResolveRequest `{"approve":bool,"reason":"…","ticket":"…"?,
+//!   "override":bool?}` → the Decision; `ticket` names the passenger's ticket when the check
+//!   had none (a face with no match). Any staff member resolves any lane's checks, once (a
+//!   second answer is a 409 naming who resolved it; the other consoles' queues update at once).
+//!   An approval boards a ticket only where the check's lane could board it: refunded, already
+//!   boarded, another gate, not boarding yet or departed is a 409 whose message starts with
+//!   that code, nothing is written and the check stays open. `override` (supervisors only,
+//!   else 403) boards despite another gate or the boarding time, recorded as an override.
 //! - `GET /api/trips` → trips boarding now and next, with counts (TripViews); `GET
 //!   /api/trips/{id}/passengers?q=…` → the manifest board of one trip (search by seat, name or
 //!   masked document number).
@@ -51,13 +58,16 @@
 //!   `/api/reports/month/chart.svg` for charts.
 //!
 //! Lane API (`Authorization: Bearer <lane token>`; a lane token is never a staff session):
-//! - `POST /api/lane/observe` ObserveRequest `{"track","model","observations":[{"spoof",
-//!   "embedding"}]}` → DecisionAnswer `{"decision": Decision|null}` (null: keep looking);
-//!   `model` is the lane's embedder id; `spoof` is null while the anti-spoofing verdict is
-//!   still being computed.
+//! - `POST /api/lane/observe` ObserveRequest `{"track","request_id"?,"model","observations":
+//!   [{"spoof","embedding"}]}` → DecisionAnswer `{"decision": Decision|null}` (null: keep
+//!   looking); `model` is the lane's embedder id; `spoof` is null while the anti-spoofing
+//!   verdict is still being computed. Every embedding must be the named embedder's: its
+//!   length, finite, unit norm — else 400 and nothing is decided. A request asked again with
+//!   the same `request_id` (a retry after a lost reply) gets the decision it was first given.
 //! - `POST /api/lane/ticket` TicketRequest `{"presented":{"qr":"…"}|{"id_card":
-//!   {"document_number","chip_embedding"}},"model","observations"}` → DecisionAnswer
-//!   `{"decision": Decision}`: ticket + face.
+//!   {"document_number","chip_embedding"}},"request_id"?,"model","observations"}` →
+//!   DecisionAnswer `{"decision": Decision}`: ticket + face (the chip embedding is checked as
+//!   the observations are).
 //! - `POST /api/lane/health` HealthReport `{"camera":"up"|"down","fps","frames","dropped"?,
 //!   "samples":[{"stage","ms"}]}` → 204; `dropped` is absent when the lane does not count
 //!   drops.
