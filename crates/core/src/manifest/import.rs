@@ -91,7 +91,10 @@ pub fn read_export(file: &Path, photos_dir: Option<&Path>) -> Result<Export> {
     if let Some(dup) = rows.iter().find(|r| !seen.insert(r.ticket_id.as_str())) {
         return Err(bad(format!("ticket {} appears twice", dup.ticket_id)));
     }
-    let photos = rows.iter().map(|r| photo_for(r, photos_dir)).collect();
+    let photos = rows
+        .iter()
+        .map(|r| photo_for(r, photos_dir).map_err(|reason| bad(format!("ticket {}: {reason}", r.ticket_id))))
+        .collect::<Result<_>>()?;
     let tickets = rows
         .into_iter()
         .map(|r| NewTicket {
@@ -107,11 +110,33 @@ pub fn read_export(file: &Path, photos_dir: Option<&Path>) -> Result<Export> {
     Ok(Export { tickets, photos })
 }
 
-fn photo_for(row: &ExportRow, photos_dir: Option<&Path>) -> Option<PathBuf> {
-    let dir = photos_dir?;
-    match &row.photo {
-        Some(name) if !name.trim().is_empty() => Some(dir.join(name.trim())),
-        _ => Some(dir.join(format!("{}.jpg", row.ticket_id))).filter(|p| p.is_file()),
+/// The photo file of `row`: the one it names, or `<ticket_id>.jpg` when present, always inside
+/// `photos_dir`. The export comes from another system: a name that is not a plain file name
+/// (`../…`, a path, absolute), or a link leading out of the folder, is refused, so an export
+/// cannot enrol (and show staff) an image from elsewhere on the machine.
+fn photo_for(row: &ExportRow, photos_dir: Option<&Path>) -> std::result::Result<Option<PathBuf>, String> {
+    let Some(dir) = photos_dir else { return Ok(None) };
+    let (name, named) = match &row.photo {
+        Some(name) if !name.trim().is_empty() => (name.trim().to_string(), true),
+        _ => (format!("{}.jpg", row.ticket_id), false),
+    };
+    let plain = matches!(Path::new(&name).components().collect::<Vec<_>>()[..], [std::path::Component::Normal(_)]);
+    if !plain {
+        return Err(format!("photo '{name}' is not a file name in the photos folder"));
+    }
+    let path = dir.join(&name);
+    if !path.is_file() {
+        // A named photo that is missing is reported at enrolment; a default one is optional.
+        return Ok(named.then_some(path));
+    }
+    let inside = match (path.canonicalize(), dir.canonicalize()) {
+        (Ok(file), Ok(dir)) => file.starts_with(dir),
+        _ => false,
+    };
+    if inside {
+        Ok(Some(path))
+    } else {
+        Err(format!("photo '{name}' leads outside the photos folder"))
     }
 }
 
@@ -243,6 +268,29 @@ mod tests {
             r#"[{"ticket_id":"T1","seat":"1A","name":"Li Lei","document_type":"id_card","document_number":"110101199003071234"}]"#,
         );
         assert_eq!(read_export(&json, None).expect("parses").tickets[0].id, "T1");
+    }
+
+    #[test]
+    fn a_photo_outside_the_photos_folder_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let photos = dir.path().join("photos");
+        std::fs::create_dir_all(&photos).expect("mkdir");
+        let secret = dir.path().join("elsewhere.jpg");
+        std::fs::write(&secret, b"not yours").expect("writes");
+        std::os::unix::fs::symlink(&secret, photos.join("link.jpg")).expect("links");
+        std::fs::write(photos.join("ok.jpg"), b"jpeg").expect("writes");
+        for (photo, refused) in
+            [("../elsewhere.jpg", true), ("/etc/passwd", true), ("sub/../../elsewhere.jpg", true), ("link.jpg", true), ("ok.jpg", false)]
+        {
+            let csv =
+                write(dir.path(), "t.csv", &format!("ticket_id,seat,name,document_type,document_number,photo\nT1,1,A,id_card,1,{photo}\n"));
+            let read = read_export(&csv, Some(&photos));
+            assert_eq!(read.is_err(), refused, "{photo}: {:?}", read.map(|e| e.photos));
+        }
+        // A ticket id is not a way out either.
+        std::fs::write(dir.path().join("x.jpg"), b"jpeg").expect("writes");
+        let csv = write(dir.path(), "t.csv", "ticket_id,seat,name,document_type,document_number\n../x,1,A,id_card,1\n");
+        assert!(read_export(&csv, Some(&photos)).is_err());
     }
 
     #[test]
