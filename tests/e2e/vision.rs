@@ -96,3 +96,25 @@ fn an_image_without_a_face_has_no_faces() {
     let blank = image::RgbImage::from_pixel(320, 240, image::Rgb([90, 120, 150]));
     assert!(engine().analyze(&blank).expect("runs").is_empty());
 }
+
+#[test]
+fn onnx_runtime_writes_nothing_outside_boardcheck() {
+    // Today the library kept a telemetry queue under ~/.cache/Microsoft, telemetry off or not.
+    let home = tempfile::tempdir().expect("a fresh HOME");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+        .args(["verify", &common::fixture("obama.jpg").to_string_lossy(), &common::fixture("obama2.jpg").to_string_lossy(), "--json"])
+        .env("HOME", home.path())
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("ORT_DISABLE_TELEMETRY")
+        .output()
+        .expect("boardcheck runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let written: Vec<_> = walk(home.path());
+    assert!(written.is_empty(), "written under HOME: {written:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect())
+        .unwrap_or_default()
+}

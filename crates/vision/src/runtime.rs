@@ -50,6 +50,10 @@ pub fn init(library: &Path) -> Result<Runtime> {
         if !library.is_file() {
             return Err("file not found (run scripts/setup)".to_string());
         }
+        // `with_telemetry(false)` comes too late: on loading, the library opens its telemetry
+        // queue (`~/.cache/Microsoft/DeveloperTools/.onnxruntime/`, naming the process, OS and
+        // CPU) unless this variable is set. Set here, once, before any model thread exists.
+        std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
         let builder = ort::init_from(library).map_err(|e| e.to_string())?;
         builder.with_name("boardcheck").with_telemetry(false).build().map_err(|e| e.to_string())
     });
