@@ -325,3 +325,20 @@ fn staff_approve_only_what_the_lane_could_board_and_only_supervisors_override() 
     assert_eq!(code, 409, "resolved once: {again}");
     assert!(again["error"].as_str().is_some_and(|e| e.contains(STAFF.0)), "names who resolved it: {again}");
 }
+
+#[test]
+fn a_lane_cannot_mint_metric_labels() {
+    let station = TestStation::start();
+    let bearer = format!("Bearer {}", station.lane_token("lane-1"));
+    let report = |stage: &str| {
+        let body = json!({ "camera": "up", "fps": 15.0, "frames": 10, "samples": [{ "stage": stage, "ms": 3.0 }] });
+        status(
+            &agent().post(&format!("{}/api/lane/health", station.url)).header("Authorization", &bearer).send_json(&body).expect("answers"),
+        )
+    };
+    assert_eq!(report("detect"), 204);
+    assert_eq!(report("evil_stage_1"), 422, "a stage that is not one of the lane's");
+    let mut metrics = agent().get(&format!("{}/metrics", station.url)).call().expect("answers");
+    let metrics = metrics.body_mut().read_to_string().expect("text");
+    assert!(metrics.contains("stage=\"detect\"") && !metrics.contains("evil_stage"), "{metrics}");
+}

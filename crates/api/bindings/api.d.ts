@@ -316,9 +316,15 @@ export type Role = "staff" | "supervisor";
 export type StaffSession = { staff: string, role: Role, csrf: string, };
 
 /**
+ * The lane pipeline's stages, as they are timed: a closed list, so what a lane reports can
+ * never mint new metric label values.
+ */
+export type Stage = "capture" | "detect" | "track" | "assess" | "embed" | "liveness" | "decide" | "e2e";
+
+/**
  * One stage's time for one item.
  */
-export type StageSample = { stage: string, ms: number, };
+export type StageSample = { stage: Stage, ms: number, };
 
 /**
  * The console stream's events (SSE event name: `event`, data: `data`).

@@ -74,8 +74,40 @@ pub struct HealthReport {
 /// One stage's time for one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct StageSample {
-    pub stage: String,
+    pub stage: Stage,
     pub ms: f64,
+}
+
+/// The lane pipeline's stages, as they are timed: a closed list, so what a lane reports can
+/// never mint new metric label values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Capture,
+    Detect,
+    Track,
+    Assess,
+    Embed,
+    Liveness,
+    Decide,
+    /// From a frame's arrival to the end of its way through the lane.
+    E2e,
+}
+
+impl Stage {
+    /// The snake_case word, as serde writes it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Stage::Capture => "capture",
+            Stage::Detect => "detect",
+            Stage::Track => "track",
+            Stage::Assess => "assess",
+            Stage::Embed => "embed",
+            Stage::Liveness => "liveness",
+            Stage::Decide => "decide",
+            Stage::E2e => "e2e",
+        }
+    }
 }
 
 /// `GET /api/lane/results` query: resolutions numbered after `after`; `wait=false` answers at

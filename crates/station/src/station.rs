@@ -173,8 +173,10 @@ impl Station {
         // The stage times go to the histograms; the lane keeps the rest.
         let samples = std::mem::take(&mut report.samples);
         let Some(health) = self.lanes.report_health(lane, report, unix_now()) else { return };
-        for sample in &samples {
-            self.metrics.stage_seconds.with_label_values(&[lane, &sample.stage]).observe(sample.ms / 1000.0);
+        // Lane names come from station.toml and stages from a closed list: the label values
+        // are bounded whatever a lane sends; a time that is not a time is left out.
+        for sample in samples.iter().filter(|s| s.ms.is_finite() && s.ms >= 0.0) {
+            self.metrics.stage_seconds.with_label_values(&[lane, sample.stage.word()]).observe(sample.ms / 1000.0);
         }
         self.metrics.lane_up.with_label_values(&[lane]).set(i64::from(health.camera == CameraStatus::Up));
         self.metrics.lane_fps.with_label_values(&[lane]).set(health.fps);

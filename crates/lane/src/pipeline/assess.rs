@@ -2,6 +2,7 @@
 //! of a track to embed, the sharpest so far and a few per track. A chosen frame goes on to the
 //! embed stage; any other frame goes past it, straight to the decide stage.
 
+use boardcheck_api::Stage;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -63,7 +64,7 @@ pub(super) fn assess_stage(
     (to_embed, in_flight): (Sender<ToEmbed>, &InFlight),
 ) -> Result<StageStats> {
     let mut selections: HashMap<u64, Selection> = HashMap::new();
-    let mut times = Times::new("assess", &options.live);
+    let mut times = Times::new(Stage::Assess, &options.live);
     for tracked in input {
         let t = Instant::now();
         // A live lane stops choosing the faces of decided tracks; a recording's choices must

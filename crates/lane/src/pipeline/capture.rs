@@ -2,6 +2,7 @@
 //! it on (and, a few times a second, a copy to the QR reader), until the source ends, the
 //! stage after it is gone, or the lane's shutdown signal fires.
 
+use boardcheck_api::Stage;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -33,7 +34,7 @@ pub(super) fn capture_stage(
     mut qr: QrFeed,
     shutdown: &Shutdown,
 ) -> Result<CaptureReport> {
-    let mut times = Times::new("capture", live);
+    let mut times = Times::new(Stage::Capture, live);
     let mut frames = 0;
     // A read that blocks (a camera in back-off) ends through the source's own stop flag.
     while !shutdown.is_stopped() {

@@ -8,6 +8,7 @@
 //! gate relay may well take the next one, so the failure is logged and counted. When the
 //! lane's shutdown signal fires the stage stops at once and decides nothing more.
 
+use boardcheck_api::Stage;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -75,9 +76,9 @@ pub(super) fn decide_stage(
     presented: [Receiver<Presented>; 2],
     shutdown: &Shutdown,
 ) -> Result<DecideReport> {
-    let mut times = Times::new("decide", live);
+    let mut times = Times::new(Stage::Decide, live);
     // From a frame's arrival to the end of its way through the lane.
-    let mut e2e = Times::new("e2e", live);
+    let mut e2e = Times::new(Stage::E2e, live);
     let mut judge = Judge::default();
     let mut out = Outputs { sinks, decided, decisions: 0, failures: 0 };
     let (mut undecided, mut embedded_frames) = (Vec::new(), Vec::new());

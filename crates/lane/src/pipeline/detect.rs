@@ -1,5 +1,6 @@
 //! The detect stage: finds the face boxes in each frame.
 
+use boardcheck_api::Stage;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -23,7 +24,7 @@ pub(super) fn detect_stage(
     input: LinkReceiver<(Meta, RgbImage)>,
     out: LinkSender<Detected>,
 ) -> Result<StageStats> {
-    let mut times = Times::new("detect", live);
+    let mut times = Times::new(Stage::Detect, live);
     for (meta, image) in input {
         let t = Instant::now();
         let detections = engine.detect(&image)?;

@@ -2,6 +2,7 @@
 //! anti-spoofing model on its own thread beside it ([`super::liveness`]) and its verdicts
 //! following; and what the assess stage reads of its load ([`InFlight`]).
 
+use boardcheck_api::Stage;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -73,7 +74,7 @@ pub(super) fn embed_stage(
     out: Sender<Embedded>,
     in_flight: &InFlight,
 ) -> Result<[StageStats; 2]> {
-    let mut times = Times::new("embed", live);
+    let mut times = Times::new(Stage::Embed, live);
     // One frame queued for the anti-spoofing model while it works on another: beyond that the
     // embed stage waits, and the assess stage of a live lane stops choosing faces meanwhile.
     let (job_tx, job_rx) = crossbeam_channel::bounded::<LivenessJob>(1);

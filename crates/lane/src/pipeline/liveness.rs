@@ -1,6 +1,7 @@
 //! The anti-spoofing model's thread, beside the embed stage: it judges the chosen faces of a
 //! frame at a lower priority, so the stages every frame goes through do not wait for it.
 
+use boardcheck_api::Stage;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -44,7 +45,7 @@ pub(super) fn liveness_worker(
     jobs: Receiver<LivenessJob>,
     verdicts: Sender<Result<FrameVerdicts>>,
 ) -> StageStats {
-    let mut times = Times::new("liveness", live);
+    let mut times = Times::new(Stage::Liveness, live);
     yield_to_the_frame_stages();
     for job in jobs {
         let t = Instant::now();

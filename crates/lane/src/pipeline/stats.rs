@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use boardcheck_api::StageSample;
+use boardcheck_api::{Stage, StageSample};
 use serde::Serialize;
 
 /// What a running lane publishes while it runs: frames read, and recent per-stage times for
@@ -28,10 +28,10 @@ impl LiveStats {
         self.frames.load(Ordering::Relaxed)
     }
 
-    pub fn record(&self, stage: &str, ms: f64) {
+    pub fn record(&self, stage: Stage, ms: f64) {
         if let Ok(mut samples) = self.samples.lock() {
             if samples.len() < Self::MAX_SAMPLES {
-                samples.push(StageSample { stage: stage.to_string(), ms });
+                samples.push(StageSample { stage, ms });
             }
         }
     }
@@ -96,13 +96,13 @@ impl StageStats {
 
 /// Per-item processing times of one stage in milliseconds, also published live.
 pub(super) struct Times<'a> {
-    stage: &'static str,
+    stage: Stage,
     latencies: Latencies,
     live: &'a LiveStats,
 }
 
 impl<'a> Times<'a> {
-    pub fn new(stage: &'static str, live: &'a LiveStats) -> Self {
+    pub fn new(stage: Stage, live: &'a LiveStats) -> Self {
         Times { stage, latencies: Latencies::new(), live }
     }
 
@@ -116,7 +116,7 @@ impl<'a> Times<'a> {
     }
 
     pub fn stats(&self) -> StageStats {
-        self.latencies.stats(self.stage)
+        self.latencies.stats(self.stage.word())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The track stage: follows faces from frame to frame by box overlap, and says which tracks
 //! ended (all that are open when the source ends).
 
+use boardcheck_api::Stage;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -23,7 +24,7 @@ pub(super) struct Tracked {
 
 pub(super) fn track_stage(live: &LiveStats, input: LinkReceiver<Detected>, out: LinkSender<Tracked>) -> Result<StageStats> {
     let mut tracker = Tracker::default();
-    let mut times = Times::new("track", live);
+    let mut times = Times::new(Stage::Track, live);
     let mut last_meta = None;
     for d in input {
         let t = Instant::now();
