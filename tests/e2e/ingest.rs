@@ -2,10 +2,13 @@
 //! folder, a cut video, sources that do not exist, and the reconnecting wrapper's logic.
 
 use crate::common;
+use crate::common::streams;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use boardcheck_eval::demo_video::{self, DemoPassenger, Presentation, VideoSummary};
@@ -31,17 +34,17 @@ fn read_all(source: &mut dyn FrameSource) -> Vec<Frame> {
     frames
 }
 
-type Seen = Arc<Mutex<Vec<SourceStatus>>>;
+type Seen = Arc<Mutex<Vec<(Instant, SourceStatus)>>>;
 
-/// Collects status changes for the assertions.
+/// Collects status changes, and when each came, for the assertions.
 fn recorder() -> (Seen, StatusCallback) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    (seen, Box::new(move |status: &SourceStatus| sink.lock().expect("lock").push(status.clone())))
+    (seen, Box::new(move |status: &SourceStatus| sink.lock().expect("lock").push((Instant::now(), status.clone()))))
 }
 
 fn statuses(seen: &Seen) -> Vec<SourceStatus> {
-    seen.lock().expect("lock").clone()
+    seen.lock().expect("lock").iter().map(|(_, status)| status.clone()).collect()
 }
 
 #[test]
@@ -331,4 +334,120 @@ fn stop_ends_a_source_waiting_out_its_back_off() {
     while source.next_frame().expect("no error").is_some() {}
     assert!(started.elapsed() < Duration::from_secs(3), "stopped after {:?}", started.elapsed());
     assert_eq!(statuses(&seen).last(), Some(&SourceStatus::Ended));
+}
+
+/// A supervised camera read on its own thread, as the lane's capture stage reads it: when
+/// each frame and each status change came.
+struct Watched {
+    frames: Receiver<(Instant, u64)>,
+    seen: Seen,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Watched {
+    fn open(url: &str, policy: ReconnectPolicy) -> Watched {
+        let (seen, on_status) = recorder();
+        let mut source = Reconnecting::open(url, policy, on_status).unwrap_or_else(|e| panic!("{url} opens: {e}"));
+        let stop = source.stop_handle();
+        let (tx, frames) = channel();
+        let reader = std::thread::spawn(move || {
+            while let Some(frame) = source.next_frame().expect("a live source reconnects, it does not fail") {
+                if tx.send((Instant::now(), frame.index)).is_err() {
+                    return;
+                }
+            }
+        });
+        Watched { frames, seen, stop, reader: Some(reader) }
+    }
+
+    /// Waits at most `limit` for `n` more frames; when the last came and its index.
+    fn frames(&self, n: usize, limit: Duration) -> (Instant, u64) {
+        let deadline = Instant::now() + limit;
+        let mut last = None;
+        for i in 0..n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let frame = self.frames.recv_timeout(left).unwrap_or_else(|_| panic!("{i} of {n} frames in {limit:?}: {:?}", self.statuses()));
+            last = Some(frame);
+        }
+        last.expect("n > 0")
+    }
+
+    /// The frames that came so far and were not yet taken: the last of them.
+    fn drain(&self) -> Option<(Instant, u64)> {
+        self.frames.try_iter().last()
+    }
+
+    /// Waits at most `limit` for the `nth` (from 0) status change that `wanted` accepts; when it came.
+    fn status(&self, nth: usize, wanted: impl Fn(&SourceStatus) -> bool, limit: Duration) -> Instant {
+        let deadline = Instant::now() + limit;
+        loop {
+            let found = self.seen.lock().expect("lock").iter().filter(|(_, s)| wanted(s)).nth(nth).map(|(at, _)| *at);
+            if let Some(at) = found {
+                return at;
+            }
+            assert!(Instant::now() < deadline, "status not reported within {limit:?}: {:?}", self.statuses());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn statuses(&self) -> Vec<SourceStatus> {
+        statuses(&self.seen)
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+fn is_reconnecting(status: &SourceStatus) -> bool {
+    matches!(status, SourceStatus::Reconnecting { .. })
+}
+
+/// A camera killed mid-stream: reported down within 2 s of its last frame (a loaded machine
+/// gets no extra margin here: that is the product's promise), back up with back-off once it
+/// serves again, and frames flow again, numbered on from before.
+fn killed_and_restarted(url: &str, kill: impl FnOnce(), restart: impl FnOnce()) {
+    let watched = Watched::open(url, ReconnectPolicy::default());
+    let (_, before) = watched.frames(10, Duration::from_secs(30));
+    kill();
+    let down = watched.status(0, is_reconnecting, Duration::from_secs(30));
+    let (last, _) = watched.drain().map_or((Instant::now(), 0), |frame| frame);
+    let last = last.min(down);
+    eprintln!("{url}: down reported {:?} after the last frame", down - last);
+    assert!(down - last <= Duration::from_secs(2), "down reported {:?} after the last frame", down - last);
+
+    std::thread::sleep(Duration::from_secs(1));
+    restart();
+    let up = watched.status(1, |s| *s == SourceStatus::Up, Duration::from_secs(30));
+    let (_, after) = watched.frames(10, Duration::from_secs(30));
+    eprintln!("{url}: up again {:?} after down: {:?}", up - down, watched.statuses());
+    assert!(after >= before + 10, "numbered on across the outage: {before} then {after}");
+    let statuses = watched.statuses();
+    assert_eq!(statuses.first(), Some(&SourceStatus::Up));
+    assert_eq!(statuses.last(), Some(&SourceStatus::Up));
+    assert!(statuses[1..statuses.len() - 1].iter().all(is_reconnecting), "{statuses:?}");
+}
+
+#[test]
+fn mjpeg_camera_killed_mid_stream_is_reported_down_and_comes_back() {
+    let _turn = streams::one_at_a_time();
+    let frames = [streams::frame_of("obama2.jpg", 100), streams::frame_of("obama2.jpg", 110)];
+    let camera = Mutex::new(streams::MjpegCamera::start(&frames, 25));
+    let url = camera.lock().expect("lock").url();
+    killed_and_restarted(&url, || camera.lock().expect("lock").kill(), || camera.lock().expect("lock").restart(&frames));
+}
+
+#[test]
+fn rtsp_camera_killed_mid_stream_is_reported_down_and_comes_back() {
+    let _turn = streams::one_at_a_time();
+    let frames = [streams::frame_of("biden.jpg", 100), streams::frame_of("biden.jpg", 110)];
+    let camera = Mutex::new(streams::RtspCamera::start(&frames, 25));
+    let url = camera.lock().expect("lock").url();
+    killed_and_restarted(&url, || camera.lock().expect("lock").kill(), || camera.lock().expect("lock").restart(&frames));
 }
