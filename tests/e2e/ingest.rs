@@ -1,5 +1,6 @@
 //! Frame sources on real OpenCV and real files: the demo video read back, a corrupt frame in a
-//! folder, a cut video, sources that do not exist, and the reconnecting wrapper's logic.
+//! folder, a cut video, sources that do not exist, the reconnecting wrapper's logic, and real
+//! network cameras on loopback (MJPEG over HTTP, RTSP) that are killed, frozen or stalled.
 
 use crate::common;
 use crate::common::streams;
@@ -321,6 +322,55 @@ fn watchdog_reconnects_a_stalled_live_source() {
     assert_eq!(statuses(&seen), [SourceStatus::Up, SourceStatus::Reconnecting { attempt: 1 }, SourceStatus::Up]);
 }
 
+/// A scripted source that counts the sources alive: a reader thread owns its source until it
+/// returns, so this counts the reader threads still in their calls.
+struct Counted {
+    inner: Scripted,
+    alive: Arc<AtomicU32>,
+}
+
+impl Counted {
+    fn boxed(inner: Scripted, alive: &Arc<AtomicU32>, most: &AtomicU32) -> Box<dyn FrameSource> {
+        most.fetch_max(alive.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+        Box::new(Counted { inner, alive: Arc::clone(alive) })
+    }
+}
+
+impl FrameSource for Counted {
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        self.inner.next_frame()
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_watchdog_leaves_at_most_one_reader_blocked() {
+    // A backend with no timeout of its own: each connection gives a frame, then blocks far
+    // longer than the watchdog waits.
+    let (alive, most) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let blocking = || Scripted { frames: 1, after: After::Stall(Duration::from_millis(1500)), index: 0 };
+    let (alive_in, most_in) = (Arc::clone(&alive), Arc::clone(&most));
+    let opener = Arc::new(move || -> Result<Box<dyn FrameSource>> { Ok(Counted::boxed(blocking(), &alive_in, &most_in)) });
+    let (seen, on_status) = recorder();
+    let first = Counted::boxed(blocking(), &alive, &most);
+    let mut source = Reconnecting::new("scripted".into(), true, first, opener, quick_policy(), on_status);
+    for _ in 0..5 {
+        assert!(source.next_frame().expect("reconnects").is_some());
+    }
+    let most = most.load(Ordering::SeqCst);
+    eprintln!("at most {most} readers at once; {:?}", statuses(&seen));
+    assert!(most <= 2, "the current reader and at most one abandoned one, not {most}");
+}
+
 #[test]
 fn stop_ends_a_source_waiting_out_its_back_off() {
     let policy = ReconnectPolicy { initial_backoff: Duration::from_secs(30), max_backoff: Duration::from_secs(30), ..quick_policy() };
@@ -450,4 +500,65 @@ fn rtsp_camera_killed_mid_stream_is_reported_down_and_comes_back() {
     let camera = Mutex::new(streams::RtspCamera::start(&frames, 25));
     let url = camera.lock().expect("lock").url();
     killed_and_restarted(&url, || camera.lock().expect("lock").kill(), || camera.lock().expect("lock").restart(&frames));
+}
+
+#[test]
+fn a_frozen_rtsp_camera_is_reported_down_within_2_s_and_comes_back_when_it_thaws() {
+    // A hung camera closes nothing: only the watchdog can tell, and the lane's default must
+    // tell within 2 s, as for a camera whose connection drops.
+    let _turn = streams::one_at_a_time();
+    let camera = streams::RtspCamera::start(&[streams::frame_of("obama3.jpg", 150)], 25);
+    let watched = Watched::open(&camera.url(), ReconnectPolicy::default());
+    watched.frames(10, Duration::from_secs(30));
+    camera.freeze(true);
+    let down = watched.status(0, is_reconnecting, Duration::from_secs(30));
+    let (last, _) = watched.drain().map_or((Instant::now(), 0), |frame| frame);
+    eprintln!("frozen: down reported {:?} after the last frame", down - last.min(down));
+    assert!(down - last.min(down) <= Duration::from_secs(2), "down reported {:?} after the last frame", down - last.min(down));
+    camera.freeze(false);
+    watched.status(1, |s| *s == SourceStatus::Up, Duration::from_secs(30));
+    watched.frames(10, Duration::from_secs(30));
+}
+
+#[test]
+fn a_stalled_camera_is_caught_by_the_watchdog_without_piling_up_reader_threads() {
+    let _turn = streams::one_at_a_time();
+    let camera = streams::MjpegCamera::start(&[streams::frame_of("t1.jpg", 100)], 25);
+    // Readers of a stream are named for it ("ingest http://…"); no other test has one now.
+    let readers = || streams::threads_named("ingest http://");
+    let policy = ReconnectPolicy {
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(200),
+        stall_timeout: Duration::from_secs(1),
+        open_timeout: Duration::from_secs(2),
+        max_attempts: None,
+    };
+    let watched = Watched::open(&camera.url(), policy);
+    watched.frames(10, Duration::from_secs(30));
+    assert_eq!(readers(), 1);
+    camera.stall(true);
+    let stalled = Instant::now();
+    let down = watched.status(0, is_reconnecting, Duration::from_secs(10));
+    eprintln!("stall caught after {:?}", down - stalled);
+    // Stalled through several reconnections: each abandons a reader blocked in FFmpeg.
+    let mut most = 0;
+    while stalled.elapsed() < Duration::from_secs(12) {
+        most = most.max(readers());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let attempts = watched.statuses().iter().filter(|s| is_reconnecting(s)).count();
+    eprintln!("stalled: {attempts} attempts, {} connections, at most {most} reader threads at once", camera.accepted());
+    assert!(attempts >= 2, "the watchdog kept trying: {:?}", watched.statuses());
+    // The current reader and at most one abandoned one, still in its call.
+    assert!(most <= 2, "{most} reader threads alive at once");
+
+    camera.stall(false);
+    watched.frames(10, Duration::from_secs(30));
+    assert_eq!(watched.statuses().last(), Some(&SourceStatus::Up));
+    drop(watched);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while readers() > 0 || camera.open_connections() > 0 {
+        assert!(Instant::now() < deadline, "{} readers and {} connections outlive the source", readers(), camera.open_connections());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

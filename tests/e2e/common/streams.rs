@@ -1,13 +1,15 @@
 //! Cameras on loopback for the ingest tests, as the lane meets them in the field: an MJPEG
 //! camera over HTTP served from this process, and an RTSP camera served by GStreamer's RTSP
 //! server in a child process (installed by scripts/setup). Both can be killed mid-stream and
-//! started again on the same port.
+//! started again on the same port; the MJPEG camera can also stall (connections stay open,
+//! nothing is sent) and counts the connections its clients hold open; the RTSP camera can
+//! freeze (SIGSTOP: its sockets stay open, nothing moves), as a hung camera does.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,10 +19,17 @@ use image::{Rgb, RgbImage};
 use super::fixture;
 
 /// Camera tests take turns: OpenCV's FFmpeg backend opens one stream at a time in a process,
-/// so one test's stalled open would hold up another's reconnection.
+/// so one test's stalled open would hold up another's reconnection, and a test counts the
+/// reader threads of its kind of stream by name.
 pub fn one_at_a_time() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Threads of this process whose name starts with `prefix` (Linux keeps 15 bytes of a name).
+pub fn threads_named(prefix: &str) -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("lists this process's threads");
+    tasks.filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok()).filter(|name| name.starts_with(prefix)).count()
 }
 
 /// Frame size of the test cameras.
@@ -53,6 +62,10 @@ struct Shared {
     /// JPEG frames, sent in a loop.
     frames: Mutex<Arc<Vec<Vec<u8>>>>,
     fps: u32,
+    stalled: AtomicBool,
+    /// Connections whose client has not closed them.
+    open: AtomicUsize,
+    accepted: AtomicUsize,
 }
 
 /// One run of the server, from start to kill.
@@ -72,7 +85,13 @@ pub struct MjpegCamera {
 impl MjpegCamera {
     /// Serves `frames`, looped, at `fps`, on a free port.
     pub fn start(frames: &[RgbImage], fps: u32) -> MjpegCamera {
-        let shared = Arc::new(Shared { frames: Mutex::new(Arc::new(frames.iter().map(jpeg).collect())), fps });
+        let shared = Arc::new(Shared {
+            frames: Mutex::new(Arc::new(frames.iter().map(jpeg).collect())),
+            fps,
+            stalled: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
+            accepted: AtomicUsize::new(0),
+        });
         let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
         let port = listener.local_addr().expect("address").port();
         let mut camera = MjpegCamera { port, shared, serving: None };
@@ -100,6 +119,22 @@ impl MjpegCamera {
         self.serve(listener);
     }
 
+    /// While stalled, connections stay open and new ones are accepted, but nothing is sent on
+    /// any of them (not even the HTTP response): a camera alive on the network, frozen inside.
+    pub fn stall(&self, stalled: bool) {
+        self.shared.stalled.store(stalled, Ordering::SeqCst);
+    }
+
+    /// Connections open now: accepted and not yet closed by their client.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
     fn serve(&mut self, listener: TcpListener) {
         listener.set_nonblocking(true).expect("non-blocking");
         let killed = Arc::new(AtomicBool::new(false));
@@ -109,10 +144,13 @@ impl MjpegCamera {
             while !stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
+                        shared.accepted.fetch_add(1, Ordering::SeqCst);
+                        shared.open.fetch_add(1, Ordering::SeqCst);
                         let closer = stream.try_clone().expect("clones the connection");
                         let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
                         let thread = std::thread::spawn(move || {
                             serve_connection(stream, &shared, &stop);
+                            shared.open.fetch_sub(1, Ordering::SeqCst);
                         });
                         connections.push((thread, closer));
                     }
@@ -159,7 +197,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared, killed: &AtomicBool)
             Err(_) => return,
         }
         let asked = request.windows(4).any(|w| w == b"\r\n\r\n");
-        if !asked || last_sent.elapsed() < interval {
+        if !asked || shared.stalled.load(Ordering::SeqCst) || last_sent.elapsed() < interval {
             continue;
         }
         if !responded {
@@ -208,6 +246,15 @@ impl RtspCamera {
         let mut server = self.server.take().expect("serving");
         server.kill().expect("kills the RTSP server");
         server.wait().expect("reaps the RTSP server");
+    }
+
+    /// Freezes the server process (SIGSTOP) or lets it go on (SIGCONT): while frozen, its
+    /// connections stay open and the kernel still accepts new ones, but nothing is sent.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.server.as_ref().expect("serving").id();
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill").arg(signal).arg(pid.to_string()).status().expect("runs kill");
+        assert!(status.success(), "kill {signal} {pid}: {status}");
     }
 
     /// Serves again on the same port, the next frames from `frames`.
