@@ -5,18 +5,27 @@
 use crate::common;
 use crate::common::streams;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use boardcheck_core::boarding::Policy;
+use boardcheck_core::decider::{LocalDecider, TicketKeys};
+use boardcheck_core::manifest::cache::LaneManifest;
+use boardcheck_core::manifest::keys::StationKeys;
+use boardcheck_core::manifest::store::Store;
+use boardcheck_core::ticket::IssuerKeys;
 use boardcheck_eval::demo_video::{self, DemoPassenger, Presentation, VideoSummary};
 use boardcheck_lane::ingest::{
     open_source, Frame, FrameSource, ImageFolderSource, ReconnectPolicy, Reconnecting, SourceStatus, StatusCallback, VideoSource,
     FOLDER_FPS,
 };
+use boardcheck_lane::outputs::DecisionSink;
+use boardcheck_lane::pipeline::{self, LaneDecision, LaneOptions};
 use boardcheck_lane::{Error, Result};
 use image::RgbImage;
 
@@ -561,4 +570,73 @@ fn a_stalled_camera_is_caught_by_the_watchdog_without_piling_up_reader_threads()
         assert!(Instant::now() < deadline, "{} readers and {} connections outlive the source", readers(), camera.open_connections());
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Hands each decision to the test as the lane makes it.
+struct Forward(Sender<LaneDecision>);
+
+impl DecisionSink for Forward {
+    fn emit(&mut self, decision: &LaneDecision) -> Result<()> {
+        // The test may have stopped listening; the lane goes on regardless.
+        let _ = self.0.send(decision.clone());
+        Ok(())
+    }
+}
+
+/// Stops the source when dropped, so the lane ends even when an assertion fails first.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_lane_decides_again_after_its_camera_comes_back() {
+    let _turn = streams::one_at_a_time();
+    // Two passengers at either edge of the kiosk's view: never one track.
+    let mut camera = streams::MjpegCamera::start(&[streams::frame_of("obama2.jpg", 0)], 15);
+    let after_restart = [streams::frame_of("obama.jpg", 256)];
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("lane.db")).expect("store");
+    // An empty manifest: each passenger is searched and recorded as not on it, one decision each.
+    let manifest = LaneManifest { candidates: Vec::new(), served_trips: HashSet::new(), trips: Vec::new() };
+    let station_keys = StationKeys::load_or_create(&dir.path().join("station.key")).expect("station key");
+    let issuers = IssuerKeys::default();
+    let keys = TicketKeys { station: &station_keys, issuers: &issuers };
+    let mut decider = LocalDecider { manifest: &manifest, store: &store, keys, lane: "lane-1".to_string(), policy: Policy::default() };
+
+    let (seen, on_status) = recorder();
+    let source = Reconnecting::open(&camera.url(), ReconnectPolicy::default(), on_status).expect("opens");
+    let stop = StopOnDrop(source.stop_handle());
+    let (tx, decisions) = channel();
+    let mut sinks: Vec<Box<dyn DecisionSink>> = vec![Box::new(Forward(tx))];
+    std::thread::scope(|scope| {
+        let camera_side = scope.spawn(move || {
+            let _stop = stop;
+            let first = decisions.recv_timeout(Duration::from_secs(120)).expect("a decision for the first passenger");
+            camera.kill();
+            let killed = Instant::now();
+            while !statuses(&seen).iter().any(is_reconnecting) {
+                assert!(killed.elapsed() < Duration::from_secs(10), "camera down reported: {:?}", statuses(&seen));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            camera.restart(&after_restart);
+            let second = decisions
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("a decision after the camera came back: {:?}", statuses(&seen)));
+            (first, second, statuses(&seen))
+        });
+        let report = pipeline::run(common::engine(), Box::new(source), &mut decider, &mut sinks, &LaneOptions::default()).expect("runs");
+        let (first, second, statuses) = camera_side.join().expect("the camera side");
+        eprintln!("decisions: {:?} then {:?}; camera {statuses:?}", first.decision.outcome, second.decision.outcome);
+        assert_ne!(first.track, second.track, "a new passenger, a new track");
+        assert!(second.t > first.t);
+        assert_eq!(report.decisions, 2, "{report:?}");
+        assert!(statuses.iter().filter(|s| **s == SourceStatus::Up).count() >= 2, "{statuses:?}");
+    });
+    let outcomes: Vec<String> = store.events_since(0).expect("events").into_iter().map(|e| e.outcome).collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
 }

@@ -36,15 +36,14 @@ pub fn threads_named(prefix: &str) -> usize {
 pub const WIDTH: u32 = 640;
 pub const HEIGHT: u32 = 480;
 
-/// A camera frame: the fixture photo `name`, 300 px high, on a grey concourse with its left
-/// edge at `x` (two passengers at different `x` never share a track).
+/// A camera frame: the fixture photo `name` as high as the frame, on a grey concourse with
+/// its left edge at `x` (passengers at the two edges never share a track).
 pub fn frame_of(name: &str, x: u32) -> RgbImage {
     let photo = image::open(fixture(name)).expect("fixture").to_rgb8();
-    let height = 300;
-    let width = photo.width() * height / photo.height();
-    let photo = image::imageops::resize(&photo, width, height, image::imageops::FilterType::Triangle);
+    let width = photo.width() * HEIGHT / photo.height();
+    let photo = image::imageops::resize(&photo, width, HEIGHT, image::imageops::FilterType::Triangle);
     let mut frame = RgbImage::from_pixel(WIDTH, HEIGHT, Rgb([128, 128, 128]));
-    image::imageops::overlay(&mut frame, &photo, i64::from(x), 90);
+    image::imageops::overlay(&mut frame, &photo, i64::from(x), 0);
     frame
 }
 
