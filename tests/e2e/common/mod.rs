@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod station;
+pub mod streams;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -41,7 +41,7 @@ use crate::error::{Error, Result};
 pub use folder::ImageFolderSource;
 pub use paced::Paced;
 pub use reconnect::{Opener, ReconnectPolicy, Reconnecting, SourceStatus, StatusCallback};
-pub use video::VideoSource;
+pub use video::{StreamTimeouts, VideoSource};
 
 /// One decoded frame.
 #[derive(Debug, Clone)]
@@ -129,11 +129,11 @@ impl SourceSpec {
         }
     }
 
-    /// Opens the source once, without reconnection.
-    pub fn open(&self) -> Result<Box<dyn FrameSource>> {
+    /// Opens the source once, without reconnection; a stream's calls are bounded by `timeouts`.
+    pub fn open(&self, timeouts: StreamTimeouts) -> Result<Box<dyn FrameSource>> {
         Ok(match self {
             SourceSpec::Device(n) => Box::new(VideoSource::open_device(*n)?),
-            SourceSpec::Stream(url) => Box::new(VideoSource::open_stream(url)?),
+            SourceSpec::Stream(url) => Box::new(VideoSource::open_stream(url, timeouts)?),
             SourceSpec::File(path) => Box::new(VideoSource::open_file(path)?),
             SourceSpec::Folder(path) => Box::new(ImageFolderSource::open(path, FOLDER_FPS)?),
         })
@@ -143,7 +143,7 @@ impl SourceSpec {
 /// Opens the source `spec` names (see [`SourceSpec::parse`]), once, without reconnection;
 /// the lane wraps it in [`Reconnecting::open`] instead.
 pub fn open_source(spec: &str) -> Result<Box<dyn FrameSource>> {
-    SourceSpec::parse(spec)?.open()
+    SourceSpec::parse(spec)?.open(StreamTimeouts::default())
 }
 
 /// An error about a source: the source's name and what went wrong.

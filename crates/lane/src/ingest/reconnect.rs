@@ -6,6 +6,16 @@
 //! When nothing arrives within the stall timeout, the reader is abandoned (it exits when its
 //! call returns and finds nobody listening) and a fresh connection is opened.
 //!
+//! At most one abandoned reader: the fresh connection is opened beside a reader still blocked
+//! in its call, so a camera that is back is read at once, but not beside two. If the reader
+//! abandoned last time has still not returned, the next connection waits for it. Unbounded,
+//! every retry against a stalled camera would leave one more thread blocked, each holding a
+//! connection (or waiting for one: OpenCV's FFmpeg backend opens one stream at a time per
+//! process). The wait is short because the calls do return: a stream's FFmpeg calls are
+//! bounded by the policy's own timeouts (opening by the open timeout, each read by the stall
+//! timeout), so the backend gives up about when the watchdog does; a V4L2 read is bounded by
+//! the driver's timeout.
+//!
 //! Back-off starts short (a camera that glitched is back at once) and doubles up to a cap
 //! (a dead camera is retried every few seconds, not hammered); it resets once frames flow.
 //! Files and folders are never reopened: their end is [`SourceStatus::Ended`], their errors
@@ -14,9 +24,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{source_error, Frame, FrameSource, SourceSpec};
+use super::{source_error, Frame, FrameSource, SourceSpec, StreamTimeouts};
 use crate::error::{Error, Result};
 
 /// What a supervised source is doing, reported on every change.
@@ -39,7 +50,8 @@ pub struct ReconnectPolicy {
     pub initial_backoff: Duration,
     /// The longest wait between attempts.
     pub max_backoff: Duration,
-    /// A connected live source that delivers nothing for this long has failed.
+    /// A connected live source that delivers nothing for this long has failed (a camera whose
+    /// connection stays open but that sends nothing: hung, or cut off without a goodbye).
     pub stall_timeout: Duration,
     /// How long a new connection may take to deliver its first frame (RTSP opens are slow).
     pub open_timeout: Duration,
@@ -52,10 +64,20 @@ impl Default for ReconnectPolicy {
         ReconnectPolicy {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(16),
-            stall_timeout: Duration::from_secs(5),
+            // A camera sends many frames a second: 1.5 s of none is an outage, reported within
+            // the 2 s a lane may go blind unnoticed.
+            stall_timeout: Duration::from_millis(1500),
             open_timeout: Duration::from_secs(15),
             max_attempts: None,
         }
+    }
+}
+
+impl ReconnectPolicy {
+    /// A stream's FFmpeg calls give up when the watchdog would, so a reader abandoned by the
+    /// watchdog returns about when it is abandoned.
+    pub fn stream_timeouts(&self) -> StreamTimeouts {
+        StreamTimeouts { open: self.open_timeout, read: self.stall_timeout }
     }
 }
 
@@ -91,7 +113,10 @@ pub struct Reconnecting {
     policy: ReconnectPolicy,
     on_status: StatusCallback,
     last_status: Option<SourceStatus>,
-    events: Receiver<Event>,
+    /// The current connection's reader; `None` only between abandoning one and starting the next.
+    reader: Option<Reader>,
+    /// The reader abandoned last, until it is seen to have returned.
+    abandoned: Option<JoinHandle<()>>,
     /// Whether the current connection has delivered a frame.
     connected: bool,
     attempt: u32,
@@ -109,9 +134,10 @@ impl Reconnecting {
     /// wrong device or URL at start-up is a configuration error, reported at once.
     pub fn open(spec: &str, policy: ReconnectPolicy, on_status: StatusCallback) -> Result<Self> {
         let spec = SourceSpec::parse(spec)?;
-        let first = spec.open()?;
+        let timeouts = policy.stream_timeouts();
+        let first = spec.open(timeouts)?;
         let (name, live) = (spec.describe(), spec.is_live());
-        Ok(Self::new(name, live, first, Arc::new(move || spec.open()), policy, on_status))
+        Ok(Self::new(name, live, first, Arc::new(move || spec.open(timeouts)), policy, on_status))
     }
 
     /// Supervises an opened source; `open` makes fresh connections to it (used only if `live`).
@@ -123,7 +149,7 @@ impl Reconnecting {
         policy: ReconnectPolicy,
         on_status: StatusCallback,
     ) -> Self {
-        let events = spawn_reader(&name, Box::new(move || Ok(first)));
+        let reader = Reader::spawn(&name, Box::new(move || Ok(first)));
         Reconnecting {
             name,
             live,
@@ -131,7 +157,8 @@ impl Reconnecting {
             policy,
             on_status,
             last_status: None,
-            events,
+            reader: Some(reader),
+            abandoned: None,
             connected: false,
             attempt: 0,
             attempts_total: 0,
@@ -174,11 +201,12 @@ impl Reconnecting {
             if self.stopped() {
                 return Waited::Stopped;
             }
+            let Some(reader) = &self.reader else { return Waited::ReaderGone };
             let left = deadline.map_or(POLL, |deadline| deadline.saturating_duration_since(Instant::now()));
             if left.is_zero() {
                 return Waited::Timeout;
             }
-            match self.events.recv_timeout(left.min(POLL)) {
+            match reader.events.recv_timeout(left.min(POLL)) {
                 Ok(event) => return Waited::Event(event),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Waited::ReaderGone,
@@ -186,8 +214,8 @@ impl Reconnecting {
         }
     }
 
-    /// Ends the current connection and opens the next after the back-off; an error once the
-    /// attempts run out.
+    /// Abandons the current connection and opens the next after the back-off, once the reader
+    /// abandoned before it has returned (see the module doc); an error once the attempts run out.
     fn reconnect(&mut self, reason: &str) -> Result<()> {
         tracing::warn!("{}: {reason}", self.name);
         self.skipped_before += self.skipped_now;
@@ -201,13 +229,39 @@ impl Reconnecting {
         }
         self.attempts_total += 1;
         self.set_status(SourceStatus::Reconnecting { attempt: self.attempt });
-        let resume = Instant::now() + self.backoff;
-        while !self.stopped() && Instant::now() < resume {
-            std::thread::sleep(POLL.min(resume.saturating_duration_since(Instant::now())));
+        // Nobody listens to the failed connection any more: its reader exits when its call returns.
+        let failed = self.reader.take().and_then(|reader| reader.thread);
+        let started = Instant::now();
+        let resume = started + self.backoff;
+        let patience = resume + self.policy.open_timeout + self.policy.stall_timeout;
+        let mut warned = false;
+        loop {
+            if self.stopped() {
+                return Ok(());
+            }
+            let blocked = self.abandoned.as_ref().is_some_and(|thread| !thread.is_finished());
+            let now = Instant::now();
+            if now >= resume && !blocked {
+                break;
+            }
+            if blocked && now >= patience && !warned {
+                tracing::warn!(
+                    "{}: an earlier connection's reader is still blocked in its backend after {:.1} s; reconnecting once it returns",
+                    self.name,
+                    (now - started).as_secs_f64()
+                );
+                warned = true;
+            }
+            let until_resume = resume.saturating_duration_since(now);
+            std::thread::sleep(if until_resume.is_zero() { POLL } else { until_resume.min(POLL) });
         }
+        if self.abandoned.take().is_some_and(|thread| thread.join().is_err()) {
+            tracing::error!("{}: an earlier connection's reader panicked", self.name);
+        }
+        self.abandoned = failed;
         self.backoff = (self.backoff * 2).min(self.policy.max_backoff);
         let open = Arc::clone(&self.open);
-        self.events = spawn_reader(&self.name, Box::new(move || open()));
+        self.reader = Some(Reader::spawn(&self.name, Box::new(move || open())));
         Ok(())
     }
 }
@@ -271,33 +325,40 @@ impl FrameSource for Reconnecting {
     }
 }
 
-/// Runs a connection on its own thread: opens it, then sends its frames until it ends, fails
-/// or nobody listens any more.
-fn spawn_reader(name: &str, open: Box<dyn FnOnce() -> Result<Box<dyn FrameSource>> + Send>) -> Receiver<Event> {
-    let (tx, rx) = sync_channel(1);
-    let spawned = std::thread::Builder::new().name(format!("ingest {name}")).spawn(move || {
-        let mut source = match open() {
-            Ok(source) => source,
-            Err(e) => {
-                let _ = tx.send(Event::Error(e));
-                return;
-            }
-        };
-        loop {
-            let event = match source.next_frame() {
-                Ok(Some(frame)) => Event::Frame(frame, source.skipped()),
-                Ok(None) => Event::Ended,
-                Err(e) => Event::Error(e),
+/// The thread reading one connection, and the channel its events come on.
+struct Reader {
+    events: Receiver<Event>,
+    /// `None` when the thread could not be started.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reader {
+    /// Runs a connection on its own thread: opens it, then sends its frames until it ends,
+    /// fails or nobody listens any more.
+    fn spawn(name: &str, open: Box<dyn FnOnce() -> Result<Box<dyn FrameSource>> + Send>) -> Reader {
+        let (tx, events) = sync_channel(1);
+        let spawned = std::thread::Builder::new().name(format!("ingest {name}")).spawn(move || {
+            let mut source = match open() {
+                Ok(source) => source,
+                Err(e) => {
+                    let _ = tx.send(Event::Error(e));
+                    return;
+                }
             };
-            let last = !matches!(event, Event::Frame(..));
-            if tx.send(event).is_err() || last {
-                return;
+            loop {
+                let event = match source.next_frame() {
+                    Ok(Some(frame)) => Event::Frame(frame, source.skipped()),
+                    Ok(None) => Event::Ended,
+                    Err(e) => Event::Error(e),
+                };
+                let last = !matches!(event, Event::Frame(..));
+                if tx.send(event).is_err() || last {
+                    return;
+                }
             }
-        }
-    });
-    // A thread that could not start drops its sender: the caller sees the reader gone.
-    if let Err(e) = spawned {
-        tracing::error!("{name}: cannot start reader thread: {e}");
+        });
+        // A thread that could not start drops its sender: the caller sees the reader gone.
+        let thread = spawned.map_err(|e| tracing::error!("{name}: cannot start reader thread: {e}")).ok();
+        Reader { events, thread }
     }
-    rx
 }

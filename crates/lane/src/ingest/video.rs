@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::sync::Once;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use opencv::core::{self, Mat, Vec3b, Vector};
@@ -17,9 +17,21 @@ use opencv::{imgproc, videoio};
 use super::{redact_url, source_error, Frame, FrameSource};
 use crate::error::Result;
 
-/// How long a stream may take to connect, and to deliver one frame.
-const STREAM_OPEN_TIMEOUT_MS: i32 = 10_000;
-const STREAM_READ_TIMEOUT_MS: i32 = 5_000;
+/// How long FFmpeg may wait on a network stream before its call gives up: to connect and
+/// deliver the stream's description, and to deliver each frame after that. These bound every
+/// blocking call into the backend, which nothing else can interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamTimeouts {
+    pub open: Duration,
+    pub read: Duration,
+}
+
+impl Default for StreamTimeouts {
+    /// For a stream opened once, unsupervised (a benchmark, a check): patient.
+    fn default() -> Self {
+        StreamTimeouts { open: Duration::from_secs(10), read: Duration::from_secs(5) }
+    }
+}
 
 /// A camera, stream or video file.
 pub struct VideoSource {
@@ -43,15 +55,16 @@ impl VideoSource {
         Self::opened(capture, name, true, "no camera there, or it is busy or not readable (V4L2)")
     }
 
-    /// A network stream (RTSP or HTTP) through FFmpeg, with open and read timeouts.
-    pub fn open_stream(url: &str) -> Result<Self> {
+    /// A network stream (RTSP or HTTP) through FFmpeg, its calls bounded by `timeouts`.
+    pub fn open_stream(url: &str, timeouts: StreamTimeouts) -> Result<Self> {
         let name = redact_url(url);
         quiet_opencv();
+        let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX).max(1);
         let params = Vector::<i32>::from_slice(&[
             videoio::CAP_PROP_OPEN_TIMEOUT_MSEC,
-            STREAM_OPEN_TIMEOUT_MS,
+            ms(timeouts.open),
             videoio::CAP_PROP_READ_TIMEOUT_MSEC,
-            STREAM_READ_TIMEOUT_MS,
+            ms(timeouts.read),
         ]);
         let capture = videoio::VideoCapture::from_file_with_params(url, videoio::CAP_FFMPEG, &params)
             .map_err(|e| opencv_error(&name, "cannot open stream", e))?;
