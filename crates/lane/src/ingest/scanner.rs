@@ -29,6 +29,46 @@ struct IdCardLine {
     chip_photo: Option<String>,
 }
 
+/// The longest line a reader may send: an ID card's chip photo in base64 is tens of kilobytes.
+/// A longer line is skipped whole, never held in memory.
+pub const MAX_LINE: usize = 256 * 1024;
+
+/// One line from a reader, at most [`MAX_LINE`] bytes of it kept.
+#[derive(Debug, PartialEq)]
+enum Line {
+    Text(String),
+    /// Longer than [`MAX_LINE`] (its length), or not UTF-8: skipped.
+    Unreadable(String),
+    End,
+}
+
+/// Reads the next line, keeping at most `cap` bytes of it (the rest is read and dropped).
+fn next_line(reader: &mut dyn BufRead, cap: usize) -> std::io::Result<Line> {
+    let (mut kept, mut length) = (Vec::new(), 0usize);
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() && length == 0 {
+            return Ok(Line::End);
+        }
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let take = newline.map_or(chunk.len(), |i| i + 1);
+        let content = &chunk[..newline.unwrap_or(take)];
+        if kept.len() <= cap {
+            kept.extend_from_slice(&content[..content.len().min(cap + 1 - kept.len())]);
+        }
+        length += content.len();
+        let ended = newline.is_some() || chunk.is_empty();
+        reader.consume(take);
+        if ended {
+            return Ok(if length > cap {
+                Line::Unreadable(format!("a line of {length} bytes, over the {cap}-byte limit"))
+            } else {
+                String::from_utf8(kept).map_or_else(|_| Line::Unreadable("a line that is not UTF-8".into()), Line::Text)
+            });
+        }
+    }
+}
+
 /// One line → what was scanned; `Ok(None)` for a blank line; `Err` names what is wrong.
 pub fn parse_line(line: &str) -> std::result::Result<Option<Scanned>, String> {
     let line = line.trim();
@@ -53,7 +93,7 @@ pub fn parse_line(line: &str) -> std::result::Result<Option<Scanned>, String> {
 /// hands each to `on_scan` until the source ends. A bad line is logged and skipped: one
 /// garbled scan must not stop the lane.
 pub fn spawn_reader(source: &str, mut on_scan: impl FnMut(Scanned) + Send + 'static) -> Result<()> {
-    let reader: Box<dyn BufRead + Send> = if source == "stdin" {
+    let mut reader: Box<dyn BufRead + Send> = if source == "stdin" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
         let path = Path::new(source);
@@ -63,8 +103,17 @@ pub fn spawn_reader(source: &str, mut on_scan: impl FnMut(Scanned) + Send + 'sta
     std::thread::Builder::new()
         .name("ticket-reader".into())
         .spawn(move || {
-            for line in reader.lines() {
-                match line.map_err(|e| e.to_string()).and_then(|l| parse_line(&l)) {
+            loop {
+                let scanned = match next_line(&mut reader, MAX_LINE) {
+                    Ok(Line::End) => break,
+                    Ok(Line::Text(line)) => parse_line(&line),
+                    Ok(Line::Unreadable(why)) => Err(why),
+                    Err(e) => {
+                        tracing::warn!(reader = %name, error = %e, "the ticket reader failed");
+                        break;
+                    }
+                };
+                match scanned {
                     Ok(Some(scanned)) => on_scan(scanned),
                     Ok(None) => {}
                     Err(e) => tracing::warn!(reader = %name, error = %e, "unreadable scan skipped"),
@@ -88,6 +137,21 @@ mod tests {
         assert_eq!(card, Ok(Some(Scanned::IdCard { document_number: "110101199001011234".into(), chip_photo: Some(b"hello".to_vec()) })));
         let bare = parse_line(r#"{"id_card": "110101199001011234"}"#);
         assert_eq!(bare, Ok(Some(Scanned::IdCard { document_number: "110101199001011234".into(), chip_photo: None })));
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_whole_and_the_next_one_read() {
+        // Today a 42 MB line was read into memory whole.
+        let mut input = vec![b'A'; 5000];
+        input.extend_from_slice(b"\nBC1.next\n\xff\xfe\nlast");
+        let mut reader = std::io::BufReader::with_capacity(64, &input[..]);
+        assert!(matches!(next_line(&mut reader, 1000), Ok(Line::Unreadable(why)) if why.contains("5000 bytes")));
+        assert_eq!(next_line(&mut reader, 1000).ok(), Some(Line::Text("BC1.next".into())));
+        assert!(matches!(next_line(&mut reader, 1000), Ok(Line::Unreadable(why)) if why.contains("UTF-8")));
+        assert_eq!(next_line(&mut reader, 1000).ok(), Some(Line::Text("last".into())));
+        assert_eq!(next_line(&mut reader, 1000).ok(), Some(Line::End));
+        let exact = vec![b'B'; 1000];
+        assert_eq!(next_line(&mut &exact[..], 1000).ok(), Some(Line::Text("B".repeat(1000))));
     }
 
     #[test]
