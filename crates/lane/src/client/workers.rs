@@ -100,6 +100,13 @@ fn report_health(client: &ServiceClient, live: &LiveStats, camera_up: &AtomicBoo
     }
 }
 
+/// The track a resolved check came from, forgotten now: a check is resolved once, so the map
+/// holds only the checks still open.
+fn resolved_track(checks: &Mutex<HashMap<i64, u64>>, check: Option<i64>) -> u64 {
+    let mut checks = checks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    check.and_then(|c| checks.remove(&c)).unwrap_or_default()
+}
+
 /// Staff resolutions of this lane's manual checks, to `sinks` as they arrive, until stopped.
 fn deliver_resolutions(
     client: &ServiceClient,
@@ -115,8 +122,7 @@ fn deliver_resolutions(
             Ok((last, decisions)) => {
                 after = last;
                 for decision in decisions {
-                    let check = decision.manual_check.unwrap_or_default();
-                    let track = checks.lock().ok().and_then(|c| c.get(&check).copied()).unwrap_or_default();
+                    let track = resolved_track(checks, decision.manual_check);
                     let lane_decision = LaneDecision {
                         t: started.elapsed().as_secs_f64(),
                         track,
@@ -138,5 +144,20 @@ fn deliver_resolutions(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resolved_check_is_forgotten() {
+        // Today every check a lane ever opened stayed in the map for the life of the lane.
+        let checks = Mutex::new(HashMap::from([(7, 3), (8, 4)]));
+        assert_eq!(resolved_track(&checks, Some(7)), 3);
+        assert_eq!(resolved_track(&checks, Some(7)), 0, "delivered once");
+        assert_eq!(checks.lock().map(|c| c.len()).unwrap_or_default(), 1);
+        assert_eq!(resolved_track(&checks, None), 0);
     }
 }
