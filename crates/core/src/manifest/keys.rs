@@ -53,7 +53,7 @@ impl StationKeys {
         if !path.exists() {
             create_key_file(path)?;
         }
-        check_permissions(path)?;
+        check_private(path, "station key")?;
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let secret = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| Error::Config {
             path: path.into(),
@@ -184,21 +184,23 @@ fn create_key_file(path: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 
+/// Refuses a secret file (`what`: the station key, an issuer key, a pepper) that group or
+/// others may read or write: a copied or carelessly created file must not be used as if safe.
 #[cfg(unix)]
-fn check_permissions(path: &Path) -> Result<()> {
+pub(crate) fn check_private(path: &Path, what: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.permissions().mode();
     if mode & 0o066 != 0 {
         return Err(Error::Config {
             path: path.into(),
-            reason: format!("station key is readable or writable by group or others (mode {:o}); chmod 600 it", mode & 0o777),
+            reason: format!("{what} is readable or writable by group or others (mode {:o}); chmod 600 it", mode & 0o777),
         });
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn check_permissions(_path: &Path) -> Result<()> {
+pub(crate) fn check_private(_path: &Path, _what: &str) -> Result<()> {
     Ok(())
 }
 

@@ -28,6 +28,7 @@ impl Pepper {
 
     /// Reads a pepper file: 64 hex digits.
     pub fn load(path: &Path) -> Result<Self> {
+        crate::manifest::keys::check_private(path, "document-number pepper")?;
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::from_hex(text.trim())
             .ok_or_else(|| Error::Config { path: path.into(), reason: "not a pepper (expected 64 hex digits)".into() })

@@ -78,6 +78,7 @@ impl IssuerKey {
 
     /// Reads a `.key` file: 64 hex digits.
     pub fn load(path: &Path) -> Result<Self> {
+        crate::manifest::keys::check_private(path, "issuer private key")?;
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let key = hex::decode(text.trim()).ok().and_then(|secret| Self::from_secret(&secret));
         key.ok_or_else(|| Error::Config { path: path.into(), reason: "not an SM2 private key (expected 64 hex digits)".into() })
@@ -221,4 +222,28 @@ impl IssuerKeys {
 
 fn config(path: &Path, reason: impl Into<String>) -> Error {
     Error::Config { path: PathBuf::from(path), reason: reason.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn secret_files_open_to_others_are_refused_on_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = keygen(dir.path()).expect("keygen");
+        let key = dir.path().join(format!("{id}.key"));
+        let pepper = dir.path().join(format!("{id}.pepper"));
+        assert!(IssuerKey::load(&key).is_ok());
+        assert!(IssuerKeys::load(dir.path()).is_ok());
+        for secret in [&key, &pepper] {
+            std::fs::set_permissions(secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        let err = IssuerKey::load(&key).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("issuer private key") && err.contains("chmod 600"), "{err}");
+        let err = IssuerKeys::load(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("pepper") && err.contains("chmod 600"), "{err}");
+    }
 }
