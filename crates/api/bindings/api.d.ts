@@ -266,6 +266,23 @@ export type PassengerStatus = "boarded" | "not_yet" | "manual" | "refunded";
 export type Presented = { "qr": string } | { "id_card": { document_number: string, chip_embedding: Array<number> | null, } };
 
 /**
+ * One run of the purge.
+ */
+export type PurgeRun = { 
+/**
+ * Unix seconds.
+ */
+at: number, 
+/**
+ * Trips and tickets whose personal data it blanked.
+ */
+trips: number, tickets: number, 
+/**
+ * Why it failed (the kind of failure), if it did.
+ */
+error: string | null, };
+
+/**
  * The trips of a day (or one trip) with their totals.
  */
 export type Report = { 
@@ -304,6 +321,23 @@ export type Results = { last: number, decisions: Array<Decision>, };
  * once instead of waiting for one.
  */
 export type ResultsQuery = { after: number, wait: boolean, };
+
+/**
+ * `GET /api/retention`: how the service keeps its promise to purge personal data.
+ */
+export type RetentionStatus = { 
+/**
+ * A trip's personal data is purged this long after its departure.
+ */
+retention_hours: number, 
+/**
+ * The purge runs this often (seconds).
+ */
+every_s: number, 
+/**
+ * The last run, if it has run since the service started.
+ */
+last_run: PurgeRun | null, };
 
 /**
  * What a staff account may do on the console.

@@ -142,3 +142,26 @@ pub struct PassengerQuery {
     #[ts(optional = nullable)]
     pub q: Option<String>,
 }
+
+/// `GET /api/retention`: how the service keeps its promise to purge personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RetentionStatus {
+    /// A trip's personal data is purged this long after its departure.
+    pub retention_hours: i64,
+    /// The purge runs this often (seconds).
+    pub every_s: u64,
+    /// The last run, if it has run since the service started.
+    pub last_run: Option<PurgeRun>,
+}
+
+/// One run of the purge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PurgeRun {
+    /// Unix seconds.
+    pub at: i64,
+    /// Trips and tickets whose personal data it blanked.
+    pub trips: usize,
+    pub tickets: usize,
+    /// Why it failed (the kind of failure), if it did.
+    pub error: Option<String>,
+}

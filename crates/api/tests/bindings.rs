@@ -64,6 +64,7 @@ fn generate() -> String {
     all.visit::<ManualItem>();
     all.visit::<ResolveRequest>();
     all.visit::<TripView>();
+    all.visit::<RetentionStatus>();
     all.visit::<PassengerQuery>();
     all.visit::<boardcheck_core::manifest::store::Passenger>();
     // reports

@@ -67,7 +67,7 @@ impl LocalDecider<'_> {
     }
 
     /// The boarding rules over one track's observations, recorded at `now`. Observations that
-    /// are not embeddings of the lane's embedder are refused ([`Kind::Invalid`]) and nothing
+    /// are not embeddings of the lane's embedder are refused ([`Kind::Invalid`](crate::error::Kind::Invalid)) and nothing
     /// is recorded.
     pub fn decide_track(&self, observations: &[Observation], now: i64) -> Result<Option<Decision>> {
         let manifest = self.manifest(now)?;

@@ -36,6 +36,9 @@ pub struct StationConfig {
     /// Trusted e-ticket issuers: a folder of `<key-id>.pub` files or a TOML file. None: every
     /// QR e-ticket is refused (unknown key) and tickets board by ID card or staff.
     pub issuer_keys: Option<PathBuf>,
+    /// A trip's personal data (names, document numbers, templates, ID photos, staff notes) is
+    /// purged this many hours after its departure, by the service itself.
+    pub retention_hours: i64,
     pub policy: Policy,
     pub lanes: Vec<LaneEntry>,
 }
@@ -69,6 +72,7 @@ impl Default for StationConfig {
             login_max_failures: 5,
             login_lockout_s: 300,
             issuer_keys: None,
+            retention_hours: 24,
             policy: Policy::default(),
             lanes: Vec::new(),
         }
@@ -97,6 +101,9 @@ impl StationConfig {
         }
         config.time_zone().map_err(|e| bad(format!("timezone '{}': {e}", config.timezone)))?;
         config.policy.check().map_err(bad)?;
+        if config.retention_hours < 0 {
+            return Err(bad(format!("retention_hours = {}: hours after departure, 0 or more", config.retention_hours)));
+        }
         Ok(config)
     }
 

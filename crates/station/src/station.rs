@@ -22,8 +22,9 @@ use crate::hub::{Hub, HubEvent};
 use crate::lanes::Lanes;
 use crate::lock;
 use crate::metrics::Metrics;
+use crate::purge::{self, Retention};
 use crate::resolutions::Resolutions;
-use boardcheck_api::{CameraStatus, HealthReport, KioskState, LaneView, ManualItem, StreamEvent, TicketView, TripView};
+use boardcheck_api::{CameraStatus, HealthReport, KioskState, LaneView, ManualItem, RetentionStatus, StreamEvent, TicketView, TripView};
 use boardcheck_core::boarding::kiosk;
 use boardcheck_core::boarding::{self, BoardingWindow, Decision, LaneScope, Resolution};
 use boardcheck_core::clock::unix_now;
@@ -50,6 +51,10 @@ pub struct Station {
     resolutions: Resolutions,
     /// The lanes' manifests, shared by every decision the service makes.
     manifests: ManifestCache,
+    /// The background purge's last run.
+    pub(crate) retention: Retention,
+    /// Held, never sent on: dropping the station disconnects it, which ends the purge thread.
+    _purge_stop: Sender<()>,
     /// Nudges the event follower after a write here, so consoles hear at once.
     wake: Sender<()>,
 }
@@ -69,6 +74,7 @@ impl Station {
         let lanes = Lanes::open(&config.lanes, unix_now())?;
         let time_zone = config.time_zone().map_err(|e| Error::Config { path: "station.toml".into(), reason: e.to_string() })?;
         let (wake, woken) = crossbeam_channel::bounded(1);
+        let (purge_stop, purge_stopped) = crossbeam_channel::bounded(0);
         let station = Arc::new(Station {
             sessions: Sessions::new(Duration::from_secs(config.session_minutes.max(1) as u64 * 60)),
             throttle: LoginThrottle::new(config.login_max_failures, Duration::from_secs(config.login_lockout_s)),
@@ -81,10 +87,13 @@ impl Station {
             hub: Hub::default(),
             resolutions: Resolutions::default(),
             manifests: ManifestCache::default(),
+            retention: Retention::default(),
+            _purge_stop: purge_stop,
             wake,
             config,
         });
         follower::start(&station, Store::open(&station.config.db)?, woken)?;
+        purge::start(&station, Store::open(&station.config.db)?, purge_stopped)?;
         Ok(station)
     }
 
@@ -265,6 +274,11 @@ impl Station {
         self.resolutions.push(lane, decision.clone());
         self.written();
         Ok(decision)
+    }
+
+    /// How the retention promise is being kept.
+    pub fn retention(&self) -> RetentionStatus {
+        self.retention.status(self.config.retention_hours)
     }
 
     // ---- manifest board ----

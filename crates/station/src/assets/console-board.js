@@ -8,6 +8,7 @@ import { DOCUMENTS, METHODS, STATUSES, clock, departure, words } from './console
 
 /** @typedef {import('../../../api/bindings/api').TripView} TripView */
 /** @typedef {import('../../../api/bindings/api').Passenger} Passenger */
+/** @typedef {import('../../../api/bindings/api').RetentionStatus} RetentionStatus */
 
 const SEARCH_DEBOUNCE_MS = 300;
 
@@ -135,10 +136,32 @@ function passengerRow(/** @type {Passenger} */ p) {
   );
 }
 
+/** When personal data was last purged: the retention promise, visible to staff. */
+async function loadRetention() {
+  const line = $('retention');
+  try {
+    const status = /** @type {RetentionStatus} */ (await api('GET', '/api/retention'));
+    const run = status.last_run;
+    const promise = `个人数据于发车 ${status.retention_hours} 小时后清除 Personal data is purged ${status.retention_hours} h after departure`;
+    if (!run) {
+      line.textContent = `${promise} · 尚未运行 not run yet`;
+    } else if (run.error) {
+      line.textContent = `${promise} · 上次清除失败 last purge failed (${clock(run.at)}): ${run.error}`;
+      line.classList.add('error');
+    } else {
+      line.textContent = `${promise} · 上次 last ${clock(run.at)}: ${run.trips} 班次 trips, ${run.tickets} 张票 tickets`;
+      line.classList.remove('error');
+    }
+  } catch (e) {
+    line.textContent = messageOf(e);
+  }
+}
+
 /** The trips and the passengers shown, again. */
 export function loadBoard() {
   loadTrips();
   loadPassengers();
+  loadRetention();
 }
 
 /** A burst of board events (a busy lane) becomes one refetch. */

@@ -1,6 +1,6 @@
 //! The console's reads and the manual-check queue: `GET /api/lanes`, `GET /api/manual`,
 //! `POST /api/manual/{id}`, `GET /api/manual/{id}/photo`, `GET /api/trips`,
-//! `GET /api/trips/{id}/passengers`. Any staff member.
+//! `GET /api/trips/{id}/passengers`, `GET /api/retention`. Any staff member.
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -10,7 +10,7 @@ use axum::Json;
 
 use super::callers::Staff;
 use super::{blocking, ApiError, ApiResult, Shared};
-use boardcheck_api::{LaneView, ManualItem, PassengerQuery, ResolveRequest, TripView};
+use boardcheck_api::{LaneView, ManualItem, PassengerQuery, ResolveRequest, RetentionStatus, TripView};
 use boardcheck_core::boarding::Decision;
 use boardcheck_core::manifest::store::Passenger;
 
@@ -43,6 +43,10 @@ pub async fn resolve(
     })
     .await??;
     Ok(Json(decision))
+}
+
+pub async fn retention(State(station): State<Shared>, _: Staff) -> Json<RetentionStatus> {
+    Json(station.retention())
 }
 
 pub async fn trips(State(station): State<Shared>, _: Staff) -> ApiResult<Json<Vec<TripView>>> {

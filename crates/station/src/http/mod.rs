@@ -50,6 +50,7 @@ pub fn router(station: Shared) -> Router {
         .route("/api/stream", get(events::console))
         .route("/api/manual", get(console::manual_queue))
         .route("/api/manual/{id}", post(console::resolve))
+        .route("/api/retention", get(console::retention))
         .route("/api/manual/{id}/photo", get(console::manual_photo))
         .route("/api/trips", get(console::trips))
         .route("/api/trips/{id}/passengers", get(console::passengers))

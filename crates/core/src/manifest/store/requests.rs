@@ -9,7 +9,7 @@ use crate::boarding::Decision;
 use crate::error::{Error, Result};
 
 /// Answers are kept this long: a lane retries within seconds.
-pub const KEEP_ANSWERS_S: i64 = 86_400;
+const KEEP_ANSWERS_S: i64 = 86_400;
 
 impl Store {
     /// The decision `lane` was given for `request_id`, if any.
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Keeps `decision` as the answer to `lane`'s `request_id`, and forgets answers older than
-    /// [`KEEP_ANSWERS_S`].
+    /// a day (a lane retries within seconds).
     pub fn keep_lane_answer(&self, lane: &str, request_id: &str, decision: &Decision, now: i64) -> Result<()> {
         let json = serde_json::to_string(decision).map_err(|e| Error::invalid(format!("a decision as JSON: {e}")))?;
         self.write(|tx| {
