@@ -9,7 +9,7 @@
 //! - **Per address: a hard limit.** At most `login_max_failures` failed (or still running)
 //!   attempts from one address in `login_lockout_s`; then 429 with `Retry-After` until the
 //!   oldest leaves the window. At most [`IN_FLIGHT_PER_ADDRESS`] attempts from one address run
-//!   at once.
+//!   at once. An IPv6 client counts by its /64.
 //! - **Per staff id: an exponential delay, not a lockout.** After `login_max_failures` failures
 //!   for one id (from anywhere), each further attempt waits 1 s, 2 s, 4 s … (capped at
 //!   `login_lockout_s`) after the last failure; the count is forgotten a window after the last
@@ -186,7 +186,8 @@ struct IdBook {
 #[derive(Default)]
 struct Books {
     addresses: HashMap<IpAddr, AddressBook>,
-    ids: HashMap<String, IdBook>,
+    /// By the SHA-256 of the id: an entry's size does not depend on what an attacker sends.
+    ids: HashMap<[u8; 32], IdBook>,
 }
 
 /// The login throttle; the policy is in this module's doc.
@@ -214,6 +215,7 @@ impl LoginThrottle {
     /// Reserves an attempt by `staff` from `addr`, or says how long to wait. The reservation
     /// counts as a failure until [`Attempt::succeeded`] gives it back.
     pub fn begin(&self, staff: &str, addr: IpAddr) -> std::result::Result<Attempt<'_>, Refusal> {
+        let (staff, addr) = (token_digest(staff), client_key(addr));
         let now = Instant::now();
         let mut books = lock(&self.books);
         self.prune(&mut books, now);
@@ -226,7 +228,7 @@ impl LoginThrottle {
                 return Err(Refusal::Wait(FIRST_DELAY));
             }
         }
-        if let Some(book) = books.ids.get(staff) {
+        if let Some(book) = books.ids.get(&staff) {
             if book.running {
                 return Err(Refusal::Wait(FIRST_DELAY));
             }
@@ -239,9 +241,9 @@ impl LoginThrottle {
         let address = books.addresses.entry(addr).or_default();
         address.attempts.push_back(now);
         address.running += 1;
-        make_room(&mut books.ids, staff, |b| (!b.running).then_some(b.last));
-        books.ids.entry(staff.to_string()).or_insert(IdBook { failures: 0, last: now, running: false }).running = true;
-        Ok(Attempt { throttle: self, staff: staff.to_string(), addr, reserved: now, outcome: None })
+        make_room(&mut books.ids, &staff, |b| (!b.running).then_some(b.last));
+        books.ids.entry(staff).or_insert(IdBook { failures: 0, last: now, running: false }).running = true;
+        Ok(Attempt { throttle: self, staff, addr, reserved: now, outcome: None })
     }
 
     /// A turn to hash a password: waits up to [`HASH_QUEUE_WAIT`] for one of the slots. The
@@ -303,6 +305,18 @@ impl LoginThrottle {
     }
 }
 
+/// The key an address is throttled by: an IPv4 address, or an IPv6 address's /64 (one
+/// subscriber's usual allocation, so hopping through it gains nothing).
+fn client_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+        v4 => v4,
+    }
+}
+
 /// Makes room for `key` in a map at [`MAX_TRACKED`]: drops the entry with the oldest `age`
 /// among those that may go (`age` is `None` for an entry in use).
 fn make_room<K: std::hash::Hash + Eq + Clone + std::borrow::Borrow<Q>, Q: std::hash::Hash + Eq + ?Sized, V>(
@@ -342,7 +356,7 @@ impl Drop for HashTurn {
 /// failed or the client left), it keeps its reservation, the safe direction.
 pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
-    staff: String,
+    staff: [u8; 32],
     addr: IpAddr,
     reserved: Instant,
     /// Whether the password was right, once known; settled when the attempt is dropped.
@@ -428,6 +442,11 @@ mod tests {
         let Err(Refusal::Wait(wait)) = throttle.begin("qian", A) else { panic!("the address has used its three") };
         assert!(wait > Duration::from_secs(55) && wait <= Duration::from_secs(60), "{wait:?}");
         assert!(throttle.begin("qian", B).is_ok(), "another address is not held back");
+        let v6 = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]);
+        for last in 1..=3 {
+            throttle.begin(&format!("v6-{last}"), v6(last)).expect("runs").failed();
+        }
+        assert!(throttle.begin("v6-4", v6(4)).is_err(), "one /64 is one client");
     }
 
     #[test]
