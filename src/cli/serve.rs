@@ -34,9 +34,10 @@ pub struct StaffArgs {
 
 #[derive(Subcommand)]
 enum StaffCommand {
-    /// Add a staff account; the password is read from standard input (one line).
+    /// Add a staff account; the password is typed without echo, or piped in as one line.
     Add(StaffAdd),
-    /// Set a new password (read from standard input) for an existing account.
+    /// Set a new password (typed without echo, or piped in) for an existing account; ends the
+    /// account's console sessions.
     Password(StaffPassword),
 }
 
@@ -96,17 +97,18 @@ fn open_store(config: &std::path::Path) -> anyhow::Result<Store> {
     Ok(Store::open(&config.db)?)
 }
 
-/// One line from standard input: a password never goes on the command line (shell history,
-/// the process list).
+/// The password, never from the command line (shell history, the process list): typed at a
+/// terminal without echo, or one line piped into standard input (scripts, tests).
 fn read_password() -> anyhow::Result<String> {
-    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        eprint!("password: ");
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    let password = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        rpassword::prompt_password("password: ").context("reading the password from the terminal")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
     if password.is_empty() {
-        bail!("no password on standard input");
+        bail!("no password given (type it at the prompt, or pipe one line into standard input)");
     }
     Ok(password)
 }

@@ -342,3 +342,134 @@ fn a_lane_cannot_mint_metric_labels() {
     let metrics = metrics.body_mut().read_to_string().expect("text");
     assert!(metrics.contains("stage=\"detect\"") && !metrics.contains("evil_stage"), "{metrics}");
 }
+
+#[test]
+fn parallel_wrong_passwords_meet_the_throttle_and_the_right_one_after_them_is_refused() {
+    let station = TestStation::start();
+    let login_url = format!("{}/api/login", station.url);
+    // Waves of 40 parallel guesses from one address, until the throttle has counted its five.
+    let mut checked = 0;
+    for wave in 0..10 {
+        let barrier = Arc::new(Barrier::new(40));
+        let guesses: Vec<_> = (0..40)
+            .map(|i| {
+                let (barrier, login_url) = (barrier.clone(), login_url.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let guess = json!({ "staff": STAFF.0, "password": format!("guess-{wave}-{i}") });
+                    status(&agent().post(&login_url).send_json(guess).expect("answers"))
+                })
+            })
+            .collect();
+        let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().expect("a guess")).collect();
+        assert!(statuses.iter().all(|s| [401, 429].contains(s)), "wave {wave}: {statuses:?}");
+        checked += statuses.iter().filter(|s| **s == 401).count();
+        assert!(checked <= 5, "{checked} wrong passwords were checked by wave {wave}; the throttle allows 5: {statuses:?}");
+        if checked == 5 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(checked, 5, "the five allowed guesses were checked");
+    let right = agent().post(&login_url).send_json(json!({ "staff": STAFF.0, "password": STAFF.1 })).expect("answers");
+    assert_eq!(status(&right), 429, "the right password after the guesses waits like them");
+    assert!(right.headers().get("retry-after").is_some());
+}
+
+/// A login sent from loopback address `from` (all of 127.0.0.0/8 is this host), as raw HTTP;
+/// its status.
+fn login_from(server: std::net::SocketAddr, from: std::net::Ipv4Addr, staff: &str, password: &str) -> u16 {
+    use socket2::{Domain, Socket, Type};
+    use std::io::{Read, Write};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into()).expect("binds to the client address");
+    socket.connect(&server.into()).expect("connects");
+    let mut stream: std::net::TcpStream = socket.into();
+    let body = json!({ "staff": staff, "password": password }).to_string();
+    let request = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("sends");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("reads the answer");
+    answer.get(9..12).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("an HTTP status line: {answer:?}"))
+}
+
+/// The peak resident memory of process `pid` (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reads /proc/<pid>/status");
+    let kib =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    kib.expect("a VmHWM line") / 1024
+}
+
+#[test]
+fn a_burst_of_logins_from_many_addresses_keeps_memory_bounded() {
+    let station = TestStation::start();
+    let server: std::net::SocketAddr = station.url.trim_start_matches("http://").parse().expect("the service address");
+    let before = peak_rss_mib(station.pid());
+    let barrier = Arc::new(Barrier::new(100));
+    let burst: Vec<_> = (0..100u8)
+        .map(|i| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                login_from(server, std::net::Ipv4Addr::new(127, 0, 1, i + 1), &format!("nobody-{i}"), "whatever-1")
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = burst.into_iter().map(|b| b.join().expect("a login")).collect();
+    assert!(statuses.iter().all(|s| [401, 503].contains(s)), "{statuses:?}");
+    assert!(statuses.contains(&401), "some were checked: {statuses:?}");
+    let peak = peak_rss_mib(station.pid());
+    eprintln!("boardcheck serve peak RSS: {before} MiB before, {peak} MiB after a burst of 100 logins from 100 addresses");
+    // Argon2 takes ≈19 MiB a hash; one hash per core at a time, with room for the allocator.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let bound = before + 150 + cores * 40;
+    assert!(peak <= bound, "peak RSS {peak} MiB after the burst, over {bound} MiB (started at {before} MiB)");
+}
+
+#[test]
+fn a_newline_in_a_staff_id_forges_no_log_line() {
+    let station = TestStation::start();
+    let forged = json!({ "staff": "li\nFAKE LINE: supervisor wang approved everything", "password": "wrong-password" });
+    let r = agent().post(&format!("{}/api/login", station.url)).send_json(forged).expect("answers");
+    assert_eq!(status(&r), 401);
+    let log = station.log();
+    assert!(log.contains("failed login"), "the failure is logged: {log}");
+    assert!(!log.lines().any(|line| line.starts_with("FAKE")), "a forged line: {log}");
+}
+
+#[test]
+fn sessions_survive_a_restart_and_end_with_a_password_change_or_a_supervisor() {
+    let mut station = TestStation::start();
+    let http = agent();
+    let base = station.url.clone();
+    let url = |path: &str| format!("{base}{path}");
+    let (cookie, csrf) = login(&station, STAFF);
+    station.restart();
+    let mut kept = http.get(&url("/api/session")).header("Cookie", &cookie).call().expect("answers");
+    assert_eq!(status(&kept), 200, "the session outlived the restart");
+    let kept: Value = kept.body_mut().read_json().expect("JSON");
+    assert_eq!((kept["staff"].as_str(), kept["csrf"].as_str()), (Some(STAFF.0), Some(csrf.as_str())));
+
+    // A new password ends the sessions of whoever knew the old one.
+    let new_password = "li-new-password-2";
+    let changed = station.staff_command(&["password", STAFF.0], Some(&format!("{new_password}\n")));
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    assert_eq!(status(&http.get(&url("/api/session")).header("Cookie", &cookie).call().expect("answers")), 401);
+
+    // A supervisor ends a colleague's sessions; a staff member may not.
+    let (cookie, csrf) = login(&station, (STAFF.0, new_password));
+    let (boss, boss_csrf) = login(&station, SUPERVISOR);
+    let end = url(&format!("/api/staff/{}/sessions", STAFF.0));
+    let by_staff = http.delete(&end).header("Cookie", &cookie).header("X-CSRF-Token", &csrf).call().expect("answers");
+    assert_eq!(status(&by_staff), 403);
+    let no_csrf = http.delete(&end).header("Cookie", &boss).call().expect("answers");
+    assert_eq!(status(&no_csrf), 403);
+    let by_boss = http.delete(&end).header("Cookie", &boss).header("X-CSRF-Token", &boss_csrf).call().expect("answers");
+    assert_eq!(status(&by_boss), 204);
+    assert_eq!(status(&http.get(&url("/api/session")).header("Cookie", &cookie).call().expect("answers")), 401);
+    assert_eq!(status(&http.get(&url("/api/session")).header("Cookie", &boss).call().expect("answers")), 200, "the supervisor's own stays");
+}

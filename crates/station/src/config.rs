@@ -29,9 +29,10 @@ pub struct StationConfig {
     pub session_minutes: i64,
     /// Mark session cookies `Secure` (when a TLS proxy fronts the service).
     pub secure_cookies: bool,
-    /// Failed logins for one staff id (or from one address) before logins are refused…
+    /// Failed logins from one address in the window before its logins are refused, and for
+    /// one staff id before each further attempt waits (1 s, doubling; see `auth`)…
     pub login_max_failures: u32,
-    /// …for this many seconds.
+    /// …the window, in seconds (and the longest per-id wait).
     pub login_lockout_s: u64,
     /// Trusted e-ticket issuers: a folder of `<key-id>.pub` files or a TOML file. None: every
     /// QR e-ticket is refused (unknown key) and tickets board by ID card or staff.

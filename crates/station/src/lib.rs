@@ -29,8 +29,11 @@
 //! (`http::ApiError`): malformed 400, forbidden 403, not found 404, conflict with the current
 //! state 409, database busy or full 503, anything else 500.
 //! - `POST /api/login` `{"staff","password"}` → StaffSession `{"staff","role","csrf"}`; 401
-//!   wrong; 429 when throttled (`Retry-After`).
+//!   wrong; 429 when throttled, 503 when every hashing slot stays busy (both with
+//!   `Retry-After`; the policy is in [`auth`]). Sessions live in the database: they survive a
+//!   restart, and a password change (`boardcheck staff password`) ends them.
 //! - `POST /api/logout` → 204. `GET /api/session` → StaffSession `{"staff","role","csrf"}`.
+//! - `DELETE /api/staff/{id}/sessions` (supervisor) → 204: ends every session of that staff id.
 //! - `GET /api/lanes` → LaneViews `[{"lane","gate","trips","health":{"camera":"up"|"down"|
 //!   "unknown","fps","frames","dropped","last_seen"},"last_decisions":[LaneEvent]}]`.
 //! - `GET /api/stream` → SSE (StreamEvent): `decision` (a LaneEvent: `{"id","at","lane",

@@ -76,8 +76,12 @@ impl Station {
         let (wake, woken) = crossbeam_channel::bounded(1);
         let (purge_stop, purge_stopped) = crossbeam_channel::bounded(0);
         let station = Arc::new(Station {
-            sessions: Sessions::new(Duration::from_secs(config.session_minutes.max(1) as u64 * 60)),
-            throttle: LoginThrottle::new(config.login_max_failures, Duration::from_secs(config.login_lockout_s)),
+            sessions: Sessions::new(Store::open(&config.db)?, Duration::from_secs(config.session_minutes.max(1) as u64 * 60)),
+            throttle: LoginThrottle::new(
+                config.login_max_failures,
+                Duration::from_secs(config.login_lockout_s),
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
             metrics: Metrics::new(),
             time_zone,
             store: Mutex::new(store),

@@ -46,15 +46,37 @@ impl TestStation {
         must(boardcheck(&["staff", "add", STAFF.0, "--role", "staff", "--config", &config_arg], Some(STAFF.1)), "staff add");
         must(boardcheck(&["staff", "add", SUPERVISOR.0, "--role", "supervisor", "--config", &config_arg], Some(SUPERVISOR.1)), "staff add");
         import_trip(dir.path());
-        let serve = Command::new(env!("CARGO_BIN_EXE_boardcheck"))
-            .args(["serve", "--config", &config_arg])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts");
+        let serve = spawn_serve(dir.path());
         let station = TestStation { dir, url: format!("http://127.0.0.1:{port}"), serve };
         station.wait_until_up();
         station
+    }
+
+    /// Stops the service and starts it again on the same folder and port.
+    pub fn restart(&mut self) {
+        let _ = self.serve.kill();
+        let _ = self.serve.wait();
+        self.serve = spawn_serve(self.dir.path());
+        self.wait_until_up();
+    }
+
+    /// The service's process id.
+    pub fn pid(&self) -> u32 {
+        self.serve.id()
+    }
+
+    /// What the service has written to standard error so far (across restarts).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).expect("reads serve.log")
+    }
+
+    /// Runs `boardcheck staff …` against this station, with `stdin` piped in.
+    pub fn staff_command(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let config = self.dir.path().join("station.toml").to_string_lossy().to_string();
+        let mut all = vec!["staff"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", &config]);
+        boardcheck(&all, stdin)
     }
 
     fn wait_until_up(&self) {
@@ -93,7 +115,22 @@ impl Drop for TestStation {
     fn drop(&mut self) {
         let _ = self.serve.kill();
         let _ = self.serve.wait();
+        if std::thread::panicking() {
+            eprintln!("--- boardcheck serve's log ---\n{}", std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default());
+        }
     }
+}
+
+/// `boardcheck serve` on the station folder `dir`, its standard error appended to `serve.log`
+/// (shown when a test fails).
+fn spawn_serve(dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).expect("opens serve.log");
+    Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+        .args(["serve", "--config", &dir.join("station.toml").to_string_lossy()])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("serve starts")
 }
 
 fn import_trip(dir: &Path) {

@@ -83,8 +83,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("a.pepper");
         std::fs::write(&path, "abcd\n").expect("writes");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
         let err = Pepper::load(&path).err().expect("refused").to_string();
-        assert!(err.contains("a.pepper"), "{err}");
+        assert!(err.contains("a.pepper") && err.contains("hex"), "{err}");
         std::fs::write(&path, format!("{}\n", Pepper([3; 32]).to_hex())).expect("writes");
         assert_eq!(Pepper::load(&path).expect("loads").0, [3; 32]);
     }

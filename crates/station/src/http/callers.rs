@@ -7,7 +7,7 @@ use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 
-use super::{ApiError, ApiResult, Shared};
+use super::{blocking, ApiError, ApiResult, Shared};
 use crate::auth::{self, Session};
 use boardcheck_core::manifest::Role;
 
@@ -22,9 +22,10 @@ impl FromRequestParts<Shared> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, station: &Shared) -> ApiResult<Self> {
-        let session = session_cookie(&parts.headers)
-            .and_then(|cookie| station.sessions.get(&cookie))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))?;
+        let cookie = session_cookie(&parts.headers).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))?;
+        let session = blocking(station, move |s| s.sessions.get(&cookie))
+            .await??
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (the session ended or expired)"))?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
             let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
             if auth::token_digest(sent) != auth::token_digest(&session.csrf) {
@@ -35,7 +36,7 @@ impl FromRequestParts<Shared> for Staff {
     }
 }
 
-/// A supervisor: reports and the station's figures.
+/// A supervisor: reports, the station's figures, and ending a colleague's sessions.
 pub struct Supervisor;
 
 impl FromRequestParts<Shared> for Supervisor {
@@ -44,7 +45,7 @@ impl FromRequestParts<Shared> for Supervisor {
     async fn from_request_parts(parts: &mut Parts, station: &Shared) -> ApiResult<Self> {
         let Staff(session) = Staff::from_request_parts(parts, station).await?;
         if session.role != Role::Supervisor {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "reports are for supervisors"));
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "this is for supervisors"));
         }
         Ok(Supervisor)
     }

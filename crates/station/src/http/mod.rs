@@ -46,6 +46,7 @@ pub fn router(station: Shared) -> Router {
         .route("/api/login", post(staff::login))
         .route("/api/logout", post(staff::logout))
         .route("/api/session", get(staff::session))
+        .route("/api/staff/{id}/sessions", axum::routing::delete(staff::end_sessions))
         .route("/api/lanes", get(console::lanes))
         .route("/api/stream", get(events::console))
         .route("/api/manual", get(console::manual_queue))

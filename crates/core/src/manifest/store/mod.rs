@@ -42,6 +42,7 @@
 //! - `manual`: the manual-check queue;
 //! - `requests`: lane requests answered, so a retry gets the first answer;
 //! - `staff`: staff accounts;
+//! - `sessions`: staff sessions, by the digest of their cookie;
 //! - `passengers`: the manifest board's passenger list and its search;
 //! - `counts`: a trip's counts, for reports and the manifest board;
 //! - `retention`: the purge of personal data.
@@ -61,6 +62,7 @@ mod passengers;
 mod requests;
 mod retention;
 mod schema;
+mod sessions;
 mod staff;
 mod templates;
 mod tickets;

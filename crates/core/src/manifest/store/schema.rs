@@ -132,6 +132,17 @@ CREATE TABLE lane_requests (
     PRIMARY KEY (lane, request_id)
 );
 "#,
+    r#"
+-- Staff sessions by the SHA-256 of the cookie (the cookie itself is never stored): they
+-- survive a restart of the service, and a password change or a supervisor ends them.
+CREATE TABLE staff_sessions (
+    token_hash BLOB PRIMARY KEY,
+    staff TEXT NOT NULL REFERENCES staff (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX staff_sessions_staff ON staff_sessions (staff);
+"#,
 ];
 
 /// The schema version this build creates and understands.

@@ -41,11 +41,15 @@ impl Store {
         })
     }
 
-    /// Replaces a staff account's password hash; false when there is no such account.
+    /// Replaces a staff account's password hash and ends the account's sessions in the same
+    /// transaction (whoever knew the old password is logged out); false when there is no such
+    /// account.
     pub fn set_staff_password(&self, id: &str, password_hash: &str) -> Result<bool> {
         self.write(|tx| {
             check_phc(password_hash)?;
-            Ok(tx.execute("UPDATE staff SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])? == 1)
+            let changed = tx.execute("UPDATE staff SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])? == 1;
+            tx.execute("DELETE FROM staff_sessions WHERE staff = ?1", [id])?;
+            Ok(changed)
         })
     }
 
