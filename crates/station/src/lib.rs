@@ -107,6 +107,7 @@ pub mod hub;
 pub mod lanes;
 pub mod metrics;
 pub mod pages;
+pub mod readers;
 pub mod reports;
 pub mod resolutions;
 pub mod station;

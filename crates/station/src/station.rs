@@ -4,6 +4,10 @@
 //! ([`crate::hub`]). [`Station`] decides on a lane's behalf, resolves manual checks for staff,
 //! and answers the console's reads.
 //!
+//! Lane decisions and staff resolutions write through the one writing connection; the
+//! console's and the reports' reads each take a read-only connection ([`crate::readers`]), so
+//! a month report never makes a lane wait.
+//!
 //! Every decision is an event in the store; a follower thread ([`crate::follower`]) reads new
 //! events (written here or by any other process on the same database) and turns them into hub
 //! messages, lane state and metrics — so the console shows what is recorded, not what some
@@ -22,8 +26,10 @@ use crate::hub::{Hub, HubEvent};
 use crate::lanes::Lanes;
 use crate::lock;
 use crate::metrics::Metrics;
+use crate::readers::{Reader, Readers};
+use crate::reports;
 use crate::resolutions::Resolutions;
-use boardcheck_api::{CameraStatus, HealthReport, KioskState, LaneView, ManualItem, StreamEvent, TicketView, TripView};
+use boardcheck_api::{CameraStatus, HealthReport, KioskState, LaneView, ManualItem, MonthReport, StreamEvent, TicketView, TripView};
 use boardcheck_core::boarding::kiosk;
 use boardcheck_core::boarding::{self, BoardingWindow, Decision, LaneScope, Resolution};
 use boardcheck_core::clock::unix_now;
@@ -40,6 +46,8 @@ pub struct Station {
     pub config: StationConfig,
     pub time_zone: jiff::tz::TimeZone,
     store: Mutex<Store>,
+    /// Read-only connections for the console's and the reports' reads.
+    readers: Readers,
     keys: StationKeys,
     issuers: IssuerKeys,
     pub(crate) lanes: Lanes,
@@ -75,6 +83,7 @@ impl Station {
             metrics: Metrics::new(),
             time_zone,
             store: Mutex::new(store),
+            readers: Readers::new(config.db.clone()),
             keys,
             issuers,
             lanes,
@@ -92,6 +101,12 @@ impl Station {
     /// holds a consistent database: SQLite rolled the transaction back.
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
+    }
+
+    /// A read-only connection for one read (a console view, a report): it never waits for the
+    /// writer, and the writer never waits for it.
+    pub fn reader(&self) -> Result<Reader<'_>> {
+        self.readers.get()
     }
 
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<HubEvent> {
@@ -182,7 +197,7 @@ impl Station {
     }
 
     pub fn lanes(&self) -> Result<Vec<LaneView>> {
-        let station = self.trips_boarding(&self.store())?;
+        let station = self.trips_boarding(&*self.reader()?)?;
         Ok(self.lanes.views(&station, unix_now()))
     }
 
@@ -198,7 +213,7 @@ impl Station {
     // ---- staff ----
 
     pub fn manual_queue(&self) -> Result<Vec<ManualItem>> {
-        let store = self.store();
+        let store = self.reader()?;
         store
             .pending_manual_checks()?
             .into_iter()
@@ -218,7 +233,7 @@ impl Station {
 
     /// The manifest photo of a pending check's ticket.
     pub fn manual_photo(&self, check_id: i64) -> Result<Option<Vec<u8>>> {
-        let store = self.store();
+        let store = self.reader()?;
         match store.manual_check(check_id)?.and_then(|c| c.ticket_id) {
             Some(ticket) => Ok(store.photo(&ticket, &self.keys)?),
             None => Ok(None),
@@ -265,12 +280,29 @@ impl Station {
         Ok(decision)
     }
 
+    // ---- reports ----
+
+    /// The trips departing on `date` in the station's zone, on a reader.
+    pub fn day_report(&self, date: jiff::civil::Date) -> Result<reports::ZonedReport> {
+        reports::day_report(&*self.reader()?, date, &self.time_zone)
+    }
+
+    /// The monthly summary, days in the station's zone, on a reader.
+    pub fn month_report(&self, year: i16, month: i8) -> Result<MonthReport> {
+        reports::month_report(&*self.reader()?, year, month, &self.time_zone)
+    }
+
+    /// One trip's figures (None: no such trip), on a reader.
+    pub fn trip_report(&self, trip_id: &str) -> Result<Option<reports::ZonedReport>> {
+        reports::trip_report(&*self.reader()?, trip_id)
+    }
+
     // ---- manifest board ----
 
     /// Trips boarding now and departing in the next `ahead_s`, with live counts.
     pub fn trips(&self, ahead_s: i64) -> Result<Vec<TripView>> {
         let now = unix_now();
-        let store = self.store();
+        let store = self.reader()?;
         store
             .trips_between(now - self.config.window_after_min * 60, now + ahead_s)?
             .into_iter()
@@ -280,5 +312,40 @@ impl Station {
                 Ok(TripView { trip, boarding, counts })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LaneEntry;
+
+    fn station(dir: &std::path::Path) -> Arc<Station> {
+        let lane = LaneEntry { name: "lane-1".into(), gate: Some("3".into()), trips: vec![], token_file: dir.join("lane-1.token") };
+        Station::open(StationConfig { db: dir.join("station.db"), lanes: vec![lane], ..StationConfig::default() }).expect("opens")
+    }
+
+    #[test]
+    fn console_and_report_reads_never_wait_for_the_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let station = station(dir.path());
+        // The writing connection held, as by a lane's decision (or, before, by a long report).
+        let writer = station.store();
+        let (done, finished) = std::sync::mpsc::channel();
+        let reading = station.clone();
+        std::thread::spawn(move || {
+            let reads = (
+                reading.manual_queue().map(drop),
+                reading.trips(3600).map(drop),
+                reading.lanes().map(drop),
+                reading.day_report(jiff::civil::date(2025, 10, 9)).map(drop),
+                reading.month_report(2025, 10).map(drop),
+                reading.trip_report("G1").map(drop),
+            );
+            let _ = done.send(format!("{reads:?}"));
+        });
+        let reads = finished.recv_timeout(Duration::from_secs(30)).expect("the reads finished while the writer was held");
+        drop(writer);
+        assert_eq!(reads, "(Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()))");
     }
 }
