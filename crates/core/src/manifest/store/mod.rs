@@ -70,7 +70,7 @@ mod trips;
 mod words;
 
 pub use boarding::BoardResult;
-pub use counts::{LiveCounts, TripCounts};
+pub use counts::{LiveCounts, TripCounts, TripFigures};
 pub use events::{EventRecord, NewEvent};
 pub use manual::{ManualCheck, ManualState};
 pub use passengers::{Passenger, PassengerStatus};
