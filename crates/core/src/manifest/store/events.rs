@@ -53,30 +53,27 @@ impl Store {
 
     /// Events after `after_id`, oldest first (the console follows the log with this).
     pub fn events_since(&self, after_id: i64) -> Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id")).or_db(self)?;
+        let rows = stmt.query_map([after_id], event_row).or_db(self)?;
+        rows.collect::<rusqlite::Result<_>>().or_db(self)
+    }
+
+    /// The id of the last event (0 when there is none).
+    pub fn last_event_id(&self) -> Result<i64> {
+        self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0)).or_db(self)
+    }
+
+    /// `lane`'s latest `count` events up to id `until`, oldest first: a lane card's rows at
+    /// start, read from the `(lane, at)` index however long the log.
+    pub fn latest_lane_events(&self, lane: &str, until: i64, count: usize) -> Result<Vec<EventRecord>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT id, at, lane, trip_id, ticket_id, outcome, method, staff, detail, check_id, overrode FROM events WHERE id > ?1 ORDER BY id",
-            )
+            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE lane = ?1 AND id <= ?2 ORDER BY at DESC, id DESC LIMIT ?3"))
             .or_db(self)?;
-        let rows = stmt
-            .query_map([after_id], |r| {
-                Ok(EventRecord {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    lane: r.get(2)?,
-                    trip_id: r.get(3)?,
-                    ticket_id: r.get(4)?,
-                    outcome: r.get(5)?,
-                    method: r.get(6)?,
-                    staff: r.get(7)?,
-                    detail: r.get(8)?,
-                    check_id: r.get(9)?,
-                    overrode: r.get(10)?,
-                })
-            })
-            .or_db(self)?;
-        rows.collect::<rusqlite::Result<_>>().or_db(self)
+        let rows = stmt.query_map(params![lane, until, count as i64], event_row).or_db(self)?;
+        let mut events = rows.collect::<rusqlite::Result<Vec<_>>>().or_db(self)?;
+        events.reverse();
+        Ok(events)
     }
 
     /// How many events of each of `outcomes` happened in each period `[from, to]`, whatever
@@ -119,6 +116,25 @@ impl Store {
             )
             .or_db(self)
     }
+}
+
+/// Event columns in [`event_row`]'s order.
+const EVENT_COLUMNS: &str = "id, at, lane, trip_id, ticket_id, outcome, method, staff, detail, check_id, overrode";
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
+    Ok(EventRecord {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        lane: r.get(2)?,
+        trip_id: r.get(3)?,
+        ticket_id: r.get(4)?,
+        outcome: r.get(5)?,
+        method: r.get(6)?,
+        staff: r.get(7)?,
+        detail: r.get(8)?,
+        check_id: r.get(9)?,
+        overrode: r.get(10)?,
+    })
 }
 
 /// [`Store::count_events_by_period`]'s query for `periods` periods (number, from, to) and
