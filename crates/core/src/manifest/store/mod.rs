@@ -179,6 +179,18 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether the existing database at `path` takes writes now, checked on a connection of
+    /// its own: it must open read-write (not fall back to read-only) and take the write lock.
+    /// Nothing is written. The error says why not (read-only, missing, locked).
+    pub fn probe_writable(path: &Path, options: Options) -> Result<()> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(|e| {
+            Error::Database { path: path.into(), fault: StoreFault::Broken, reason: format!("cannot open for writing: {e}") }
+        })?;
+        let store = Store { conn, path: path.into(), busy_timeout: options.busy_timeout };
+        store.conn.busy_timeout(store.busy_timeout).or_db(&store)?;
+        store.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK").or_db(&store)
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
