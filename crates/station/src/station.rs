@@ -58,6 +58,9 @@ pub struct Station {
     disk_full: AtomicBool,
     /// Read-only connections for the console's and the reports' reads.
     readers: Readers,
+    /// The last day and month reports, for their charts.
+    recent_days: reports::Recent<jiff::civil::Date, reports::ZonedReport>,
+    recent_months: reports::Recent<(i16, i8), MonthReport>,
     keys: StationKeys,
     issuers: IssuerKeys,
     pub(crate) lanes: Lanes,
@@ -98,6 +101,8 @@ impl Station {
             writer_failed: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
             readers: Readers::new(config.db.clone()),
+            recent_days: reports::Recent::default(),
+            recent_months: reports::Recent::default(),
             keys,
             issuers,
             lanes,
@@ -350,14 +355,14 @@ impl Station {
 
     // ---- reports ----
 
-    /// The trips departing on `date` in the station's zone, on a reader.
+    /// The trips departing on `date` in the station's zone, on a reader; its chart reuses it.
     pub fn day_report(&self, date: jiff::civil::Date) -> Result<reports::ZonedReport> {
-        reports::day_report(&*self.reader()?, date, &self.time_zone)
+        self.recent_days.get(&*self.reader()?, date, |store| reports::day_report(store, date, &self.time_zone))
     }
 
-    /// The monthly summary, days in the station's zone, on a reader.
+    /// The monthly summary, days in the station's zone, on a reader; its chart reuses it.
     pub fn month_report(&self, year: i16, month: i8) -> Result<MonthReport> {
-        reports::month_report(&*self.reader()?, year, month, &self.time_zone)
+        self.recent_months.get(&*self.reader()?, (year, month), |store| reports::month_report(store, year, month, &self.time_zone))
     }
 
     /// One trip's figures (None: no such trip), on a reader.

@@ -13,7 +13,8 @@
 //! - However long the log, a report costs a few grouped queries over indexes: the period's
 //!   trips with their figures, and its refusals and spoofs per day.
 //!
-//! The figures are built here; `csv` and `chart` render them.
+//! The figures are built here; `csv` and `chart` render them; `recent` keeps the last report
+//! of each kind for its chart.
 
 use std::path::PathBuf;
 
@@ -150,9 +151,11 @@ fn period_error(reason: String) -> Error {
 
 mod chart;
 mod csv;
+mod recent;
 
 pub use chart::month_chart_svg;
 pub use csv::month_csv;
+pub use recent::Recent;
 
 #[cfg(test)]
 mod tests {
