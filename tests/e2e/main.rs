@@ -12,5 +12,6 @@ mod console_types;
 mod ingest;
 mod lane;
 mod service;
+mod station_load;
 mod ticket;
 mod vision;

@@ -18,6 +18,10 @@ use boardcheck_core::manifest::store::{EventRecord, Store};
 /// How often the log is read when nothing here wakes the follower (another process wrote).
 const POLL: Duration = Duration::from_millis(500);
 
+/// Events read per lane at start: a lane card shows ten rows, and a staff approval's boarding
+/// (not shown) may follow each.
+const CARD_START: usize = 20;
+
 /// Starts the follower thread on its own connection; it ends when the station is dropped, or
 /// reads again at once when `woken`.
 pub fn start(station: &Arc<Station>, store: Store, woken: Receiver<()>) -> Result<()> {
@@ -29,28 +33,50 @@ pub fn start(station: &Arc<Station>, store: Store, woken: Receiver<()>) -> Resul
         .map_err(|e| Error::io("<event follower thread>", e))
 }
 
-/// The log before start only fills the lane cards.
+/// The log before start only fills the lane cards, from each lane's latest events: the
+/// append-only log grows without end, and start-up must not read it all.
 fn follow(station: Weak<Station>, store: Store, woken: Receiver<()>) {
-    let mut last = 0;
-    let mut first = true;
+    let mut last = loop {
+        let Some(station) = station.upgrade() else { return };
+        match fill_cards(&station, &store) {
+            Ok(last) => {
+                publish_queue(&station, &store);
+                break last;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the event log; retrying"),
+        }
+        drop(station);
+        let _ = woken.recv_timeout(POLL);
+    };
     loop {
         let Some(station) = station.upgrade() else { return };
         match store.events_since(last) {
             Ok(events) => {
                 for event in &events {
-                    take(&station, event, !first);
+                    take(&station, event, true);
                 }
                 last = events.last().map_or(last, |e| e.id);
-                if events.iter().any(|e| e.outcome != Outcome::Boarded || e.staff.is_none()) || first {
+                if events.iter().any(|e| e.outcome != Outcome::Boarded || e.staff.is_none()) {
                     publish_queue(&station, &store);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot read the event log; retrying"),
         }
-        first = false;
         drop(station);
         let _ = woken.recv_timeout(POLL);
     }
+}
+
+/// Fills each lane's card with its latest events; returns the last event's id, where
+/// following starts.
+fn fill_cards(station: &Station, store: &Store) -> Result<i64> {
+    let last = store.last_event_id()?;
+    for lane in &station.config.lanes {
+        for event in store.latest_lane_events(&lane.name, last, CARD_START)? {
+            take(station, &event, false);
+        }
+    }
+    Ok(last)
 }
 
 /// One event: to its lane's card, and when `live` (not the log before start) to its kiosk,
@@ -107,5 +133,54 @@ fn decision_of(e: &EventRecord) -> Decision {
         reason,
         manual_check: e.check_id,
         ..Decision::new(e.outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::config::{LaneEntry, StationConfig};
+
+    /// A long log: lane-2's ten events, then `n` of lane-1's, written straight in SQLite.
+    fn long_log(db: &std::path::Path, n: i64) {
+        drop(Store::open(db).expect("creates"));
+        let conn = rusqlite::Connection::open(db).expect("opens");
+        conn.execute_batch(&format!(
+            "BEGIN;
+             WITH RECURSIVE i (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 10)
+             INSERT INTO events (at, lane, outcome, method) SELECT n, 'lane-2', 'not_on_manifest', 'face' FROM i;
+             WITH RECURSIVE i (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < {n})
+             INSERT INTO events (at, lane, outcome, method) SELECT 100 + n, 'lane-1', 'not_on_manifest', 'face' FROM i;
+             COMMIT;"
+        ))
+        .expect("writes the log");
+    }
+
+    #[test]
+    fn start_reads_each_lanes_latest_events_not_the_whole_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("station.db");
+        let n = 1_000_000;
+        long_log(&db, n);
+        let lane = |name: &str| LaneEntry { name: name.into(), gate: Some("3".into()), trips: vec![], token_file: dir.path().join(name) };
+        let config = StationConfig { db, lanes: vec![lane("lane-1"), lane("lane-2")], ..StationConfig::default() };
+        let started = Instant::now();
+        let station = Station::open(config).expect("opens");
+        let cards = loop {
+            let views = station.lanes().expect("lanes");
+            let ids: Vec<Vec<i64>> = views.iter().map(|v| v.last_decisions.iter().map(|e| e.id).collect()).collect();
+            if ids.iter().all(|card| !card.is_empty()) || started.elapsed() > Duration::from_secs(60) {
+                break ids;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let took = started.elapsed();
+        let last = 10 + n;
+        assert_eq!(cards, [((last - 9)..=last).rev().collect::<Vec<_>>(), (1..=10).rev().collect()], "newest first");
+        // Reading a million events takes seconds; each lane's ten, milliseconds. The bound
+        // leaves a wide margin for a loaded machine.
+        assert!(took < Duration::from_secs(2), "the lane cards took {took:?} to fill");
     }
 }

@@ -111,6 +111,7 @@ pub mod lanes;
 pub mod metrics;
 pub mod pages;
 pub mod purge;
+pub mod readers;
 pub mod reports;
 pub mod resolutions;
 pub mod station;

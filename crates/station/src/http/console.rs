@@ -59,6 +59,9 @@ pub async fn passengers(
     Path(trip): Path<String>,
     Query(search): Query<PassengerQuery>,
 ) -> ApiResult<Json<Vec<Passenger>>> {
-    let rows = blocking(&station, move |s| s.store().passengers(&trip, search.q.as_deref().filter(|q| !q.trim().is_empty()))).await??;
+    let rows = blocking(&station, move |s| -> crate::error::Result<_> {
+        Ok(s.reader()?.passengers(&trip, search.q.as_deref().filter(|q| !q.trim().is_empty()))?)
+    })
+    .await??;
     Ok(Json(rows))
 }

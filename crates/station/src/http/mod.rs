@@ -41,7 +41,7 @@ pub fn router(station: Shared) -> Router {
         .route("/static/{file}", get(pages::asset))
         .route("/kiosk/{lane}", get(pages::kiosk))
         .route("/kiosk/{lane}/events", get(events::kiosk))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/login", post(staff::login))
         .route("/api/logout", post(staff::logout))
@@ -95,6 +95,17 @@ async fn security_headers(mut response: Response) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// "ok" while the store takes writes; else 503 and why (read-only, missing, disk full), so a
+/// monitor sees a station that can no longer record a boarding. Checking also recovers a
+/// store that was fixed (see [`Station::store_health`]).
+async fn healthz(axum::extract::State(station): axum::extract::State<Shared>) -> Response {
+    match blocking(&station, |s| s.store_health()).await {
+        Ok(Ok(())) => "ok".into_response(),
+        Ok(Err(reason)) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {reason}")).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn metrics(axum::extract::State(station): axum::extract::State<Shared>) -> impl IntoResponse {

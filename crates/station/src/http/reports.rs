@@ -74,19 +74,19 @@ fn svg_response(body: String) -> Response {
 
 pub async fn day(State(station): State<Shared>, _: Supervisor, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
     let (date, csv) = (q.day(&station)?, q.csv()?);
-    let report = blocking(&station, move |s| reports::day_report(&s.store(), date, &s.time_zone)).await??;
+    let report = blocking(&station, move |s| s.day_report(date)).await??;
     Ok(if csv { csv_response(&format!("boarding-{date}"), report.to_csv()?) } else { Json(report.figures).into_response() })
 }
 
 pub async fn day_chart(State(station): State<Shared>, _: Supervisor, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
     let date = q.day(&station)?;
-    let report = blocking(&station, move |s| reports::day_report(&s.store(), date, &s.time_zone)).await??;
+    let report = blocking(&station, move |s| s.day_report(date)).await??;
     Ok(svg_response(report.chart_svg()?))
 }
 
 pub async fn month(State(station): State<Shared>, _: Supervisor, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
     let ((year, month), csv) = (q.month(&station)?, q.csv()?);
-    let report = blocking(&station, move |s| reports::month_report(&s.store(), year, month, &s.time_zone)).await??;
+    let report = blocking(&station, move |s| s.month_report(year, month)).await??;
     Ok(if csv {
         csv_response(&format!("pilot-progress-{year}-{month:02}"), reports::month_csv(&report)?)
     } else {
@@ -96,7 +96,7 @@ pub async fn month(State(station): State<Shared>, _: Supervisor, Query(q): Query
 
 pub async fn month_chart(State(station): State<Shared>, _: Supervisor, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
     let (year, month) = q.month(&station)?;
-    let report = blocking(&station, move |s| reports::month_report(&s.store(), year, month, &s.time_zone)).await??;
+    let report = blocking(&station, move |s| s.month_report(year, month)).await??;
     Ok(svg_response(reports::month_chart_svg(&report)?))
 }
 
@@ -108,7 +108,7 @@ pub async fn trip(
 ) -> ApiResult<Response> {
     let csv = q.csv()?;
     let id = trip.clone();
-    let report = blocking(&station, move |s| reports::trip_report(&s.store(), &id))
+    let report = blocking(&station, move |s| s.trip_report(&id))
         .await??
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no trip '{trip}'")))?;
     Ok(if csv { csv_response(&format!("trip-{trip}"), report.to_csv()?) } else { Json(report.figures).into_response() })

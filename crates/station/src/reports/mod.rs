@@ -4,22 +4,24 @@
 //!
 //! Where the figures come from:
 //! - Passengers, boardings by method and refunds: the trip's counts
-//!   ([`Store::boarding_counts`]), which a purge keeps, so a purged trip still reports exactly.
+//!   ([`Store::trip_figures_between`]), which a purge keeps, so a purged trip still reports exactly.
 //! - Refusals (`manual_refused`) and suspected spoofs (`spoof_suspected`): the event log,
 //!   append-only and never purged. A trip row counts the events about that trip; a day counts
 //!   every such event that happened in it, also those about no trip (a face that matched no
 //!   ticket), so a day's total may exceed the sum of its trips.
 //! - A trip belongs to the local day of its departure, in the station's time zone.
+//! - However long the log, a report costs a few grouped queries over indexes: the period's
+//!   trips with their figures, and its refusals and spoofs per day.
 //!
-//! The figures are built here; `csv` and `chart` render them.
+//! The figures are built here; `csv` and `chart` render them; `recent` keeps the last report
+//! of each kind for its chart.
 
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use boardcheck_api::{MonthDay, MonthReport, Report, Tally, Totals, TripReportRow};
 use boardcheck_core::boarding::Outcome;
-use boardcheck_core::manifest::store::{Store, TripCounts};
-use boardcheck_core::manifest::Trip;
+use boardcheck_core::manifest::store::{Store, TripCounts, TripFigures};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
@@ -79,47 +81,60 @@ pub struct ZonedReport {
 /// The trips departing on `date` (local to `tz`), with the day's totals.
 pub fn day_report(store: &Store, date: Date, tz: &TimeZone) -> Result<ZonedReport> {
     let (from, to) = day_bounds(date, tz)?;
-    let (trips, totals) = day_figures(store, from, to)?;
+    let rows = store.trip_figures_between(from, to)?.into_iter().map(trip_row).collect();
+    let events = store.count_events_by_period(&[REFUSED, SPOOF], &[(from, to)])?;
+    let (trips, totals) = day_figures(rows, events.first().map(Vec::as_slice).unwrap_or_default());
     Ok(ZonedReport { figures: Report { period: date.to_string(), trips, totals }, zone: tz.clone() })
 }
 
 /// One trip's figures; None when there is no such trip. Departures are written in UTC.
 pub fn trip_report(store: &Store, trip_id: &str) -> Result<Option<ZonedReport>> {
-    let Some(trip) = store.trip(trip_id)? else { return Ok(None) };
-    let row = trip_row(store, trip)?;
+    let Some(figures) = store.trip_figures(trip_id)? else { return Ok(None) };
+    let row = trip_row(figures);
     let totals = Totals { trips: 1, tally: row.tally };
     Ok(Some(ZonedReport { figures: Report { period: trip_id.to_string(), trips: vec![row], totals }, zone: TimeZone::UTC }))
 }
 
-/// The monthly summary of `year`-`month`, days local to `tz`.
+/// The monthly summary of `year`-`month`, days local to `tz`: two grouped queries, the
+/// month's trips with their figures and the month's refusals and spoofs by day.
 pub fn month_report(store: &Store, year: i16, month: i8, tz: &TimeZone) -> Result<MonthReport> {
     let first = Date::new(year, month, 1).map_err(|e| period_error(format!("no month {year}-{month:02}: {e}")))?;
-    let days = (1..=first.days_in_month())
-        .map(|day| {
-            let date = Date::new(year, month, day).map_err(|e| period_error(e.to_string()))?;
-            let (from, to) = day_bounds(date, tz)?;
-            let (_, totals) = day_figures(store, from, to)?;
-            Ok(MonthDay { date: date.to_string(), totals })
+    let dates = (1..=first.days_in_month()).map(|day| Date::new(year, month, day).map_err(|e| period_error(e.to_string())));
+    let days = dates.map(|date| date.and_then(|d| Ok((d, day_bounds(d, tz)?)))).collect::<Result<Vec<(Date, (i64, i64))>>>()?;
+    let (Some((_, (from, _))), Some((_, (_, to)))) = (days.first(), days.last()) else {
+        return Err(period_error(format!("no days in {year}-{month:02}")));
+    };
+    let mut trips = store.trip_figures_between(*from, *to)?.into_iter().map(trip_row).peekable();
+    let bounds: Vec<(i64, i64)> = days.iter().map(|(_, b)| *b).collect();
+    let events = store.count_events_by_period(&[REFUSED, SPOOF], &bounds)?;
+    let days = days
+        .iter()
+        .zip(&events)
+        .map(|((date, (_, to)), events)| {
+            // Trips come by departure: a day's are those up to its last second.
+            let mut rows = Vec::new();
+            while let Some(row) = trips.next_if(|r| r.departure <= *to) {
+                rows.push(row);
+            }
+            MonthDay { date: date.to_string(), totals: day_figures(rows, events).1 }
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Vec<_>>();
     let totals = Totals { trips: days.iter().map(|d| d.totals.trips).sum(), tally: sum(days.iter().map(|d| d.totals.tally)) };
     Ok(MonthReport { month: format!("{year:04}-{month:02}"), days, totals })
 }
 
-/// The rows and totals of the trips departing in `[from, to]`, with the refusals and suspected
-/// spoofs of that time.
-fn day_figures(store: &Store, from: i64, to: i64) -> Result<(Vec<TripReportRow>, Totals)> {
-    let rows = store.all_trips_between(from, to)?.into_iter().map(|trip| trip_row(store, trip)).collect::<Result<Vec<_>>>()?;
+/// A day's trip rows and totals, with `events` the refusals and suspected spoofs of that day
+/// (in that order).
+fn day_figures(rows: Vec<TripReportRow>, events: &[i64]) -> (Vec<TripReportRow>, Totals) {
     let counts = counts_of(&sum(rows.iter().map(|r| r.tally)));
-    let tally = tally(counts, store.count_events_between(REFUSED, from, to)?, store.count_events_between(SPOOF, from, to)?);
-    let totals = Totals { trips: rows.len(), tally };
-    Ok((rows, totals))
+    let count = |i: usize| events.get(i).copied().unwrap_or(0);
+    let totals = Totals { trips: rows.len(), tally: tally(counts, count(0), count(1)) };
+    (rows, totals)
 }
 
-fn trip_row(store: &Store, trip: Trip) -> Result<TripReportRow> {
-    let counts = store.boarding_counts(&trip.id)?;
-    let tally = tally(counts, store.count_trip_events(&trip.id, REFUSED)?, store.count_trip_events(&trip.id, SPOOF)?);
-    Ok(TripReportRow { trip: trip.id, route: trip.route, departure: trip.departure, gate: trip.gate, tally })
+fn trip_row(f: TripFigures) -> TripReportRow {
+    let tally = tally(f.counts, f.refusals, f.spoof_suspected);
+    TripReportRow { trip: f.trip.id, route: f.trip.route, departure: f.trip.departure, gate: f.trip.gate, tally }
 }
 
 /// The first and last second of `date` in `tz`.
@@ -136,9 +151,11 @@ fn period_error(reason: String) -> Error {
 
 mod chart;
 mod csv;
+mod recent;
 
 pub use chart::month_chart_svg;
 pub use csv::month_csv;
+pub use recent::Recent;
 
 #[cfg(test)]
 mod tests {
@@ -146,7 +163,7 @@ mod tests {
     use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Resolution};
     use boardcheck_core::manifest::keys::StationKeys;
     use boardcheck_core::manifest::store::NewEvent;
-    use boardcheck_core::manifest::{DocumentType, Method, NewTicket};
+    use boardcheck_core::manifest::{DocumentType, Method, NewTicket, Trip};
 
     /// 2025-10-09 08:00 in Shanghai (UTC+8).
     const MORNING: i64 = 1_759_968_000;

@@ -27,7 +27,9 @@
 //!   timeout or a full disk says so in words.
 //!
 //! Each process opens its own [`Store`] (one connection). Times are unix seconds passed in by
-//! the caller, so tests and replays control the clock.
+//! the caller, so tests and replays control the clock. A service that writes and reads at once
+//! keeps one writing connection and opens readers with [`Store::open_read_only`]: in WAL mode
+//! a reader sees the last commit and never waits behind the writer, nor it behind a reader.
 //!
 //! One file per concern, each adding its methods to [`Store`]:
 //! - this file: opening and configuring the connection, the `IMMEDIATE` write transaction and
@@ -50,7 +52,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Kind, Result, StoreFault};
 
@@ -70,7 +72,7 @@ mod trips;
 mod words;
 
 pub use boarding::BoardResult;
-pub use counts::{LiveCounts, TripCounts};
+pub use counts::{LiveCounts, TripCounts, TripFigures};
 pub use events::{EventRecord, NewEvent};
 pub use manual::{ManualCheck, ManualState};
 pub use passengers::{Passenger, PassengerStatus};
@@ -157,6 +159,40 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a read-only connection to the existing database at `path`, already created and
+    /// migrated by a writer: reports and console reads run on one beside the writer (WAL).
+    /// Any write through it fails as "read-only".
+    pub fn open_read_only(path: &Path, options: Options) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Database {
+            path: path.into(),
+            fault: StoreFault::Broken,
+            reason: format!("cannot open for reading: {e}"),
+        })?;
+        let store = Store { conn, path: path.into(), busy_timeout: options.busy_timeout };
+        store.conn.busy_timeout(store.busy_timeout).or_db(&store)?;
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).or_db(&store)?;
+        if version != SCHEMA_VERSION {
+            return Err(store.error(Fail::Rule(
+                Kind::Failed,
+                format!("schema version {version}, not {SCHEMA_VERSION}: a reader cannot migrate; open it read-write first"),
+            )));
+        }
+        Ok(store)
+    }
+
+    /// Whether the existing database at `path` takes writes now, checked on a connection of
+    /// its own: it must open read-write (not fall back to read-only) and take the write lock.
+    /// Nothing is written. The error says why not (read-only, missing, locked).
+    pub fn probe_writable(path: &Path, options: Options) -> Result<()> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(|e| {
+            Error::Database { path: path.into(), fault: StoreFault::Broken, reason: format!("cannot open for writing: {e}") }
+        })?;
+        let store = Store { conn, path: path.into(), busy_timeout: options.busy_timeout };
+        store.conn.busy_timeout(store.busy_timeout).or_db(&store)?;
+        store.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK").or_db(&store)
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -241,5 +277,22 @@ mod tests {
         let err = err.to_string();
         assert!(err.contains("database or disk is full") && err.contains("m.db"), "{err}");
         assert!(store.tickets_of_trip("G1").expect("reads").is_empty(), "rolled back whole");
+    }
+
+    #[test]
+    fn a_reader_sees_commits_reads_beside_a_writer_and_cannot_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let writer = Store::open(&path).expect("creates");
+        let reader = Store::open_read_only(&path, Options::default()).expect("opens");
+        writer.upsert_trip(&Trip { id: "G1".into(), route: "r".into(), departure: 0, gate: "1".into() }).expect("trip");
+        // A write transaction left open does not stop the reader (WAL): it sees the last commit.
+        writer.conn.execute_batch("BEGIN IMMEDIATE").expect("holds the write lock");
+        writer.conn.execute("INSERT INTO trips (id, route, departure, gate) VALUES ('G2', 'r', 0, '1')", []).expect("writes");
+        assert!(reader.trip("G1").expect("reads beside the writer").is_some());
+        assert!(reader.trip("G2").expect("reads").is_none(), "not committed yet");
+        writer.conn.execute_batch("ROLLBACK").expect("releases");
+        let err = reader.upsert_trip(&Trip { id: "G3".into(), route: "r".into(), departure: 0, gate: "1".into() }).expect_err("read-only");
+        assert!(err.to_string().contains("read-only"), "{err}");
     }
 }

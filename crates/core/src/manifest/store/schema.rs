@@ -143,6 +143,20 @@ CREATE TABLE staff_sessions (
 );
 CREATE INDEX staff_sessions_staff ON staff_sessions (staff);
 "#,
+    r#"
+-- Events carry their trip whenever their ticket is known (the store fills it in on append),
+-- so reports count a trip's events from one index instead of walking every ticketless event.
+-- The log is append-only: this one migration fills in the trip of the events before it.
+DROP TRIGGER events_no_update;
+UPDATE events SET trip_id = (SELECT tickets.trip_id FROM tickets WHERE tickets.id = events.ticket_id)
+ WHERE trip_id IS NULL AND ticket_id IS NOT NULL;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+-- A trip's figures by outcome and method; a period's figures by outcome and time.
+DROP INDEX events_trip;
+CREATE INDEX events_trip_outcome ON events (trip_id, outcome, method);
+CREATE INDEX events_outcome_at ON events (outcome, at);
+"#,
 ];
 
 /// The schema version this build creates and understands.
@@ -228,6 +242,30 @@ mod tests {
         assert_eq!(events[0].detail, None, "staff's words left the log");
         let update = store.conn.execute("UPDATE events SET lane = 'x'", []);
         assert!(update.is_err(), "the trigger is back");
+    }
+
+    #[test]
+    fn a_version_3_log_gets_the_trips_of_its_ticket_only_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let v3 = Connection::open(&path).expect("creates");
+        for step in &MIGRATIONS[..3] {
+            v3.execute_batch(step).expect("an old version");
+        }
+        v3.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO trips (id, route, departure, gate) VALUES ('G1', 'r', 0, '1');
+             INSERT INTO tickets (id, trip_id, seat, document_type, child, state, updated_at)
+             VALUES ('T1', 'G1', '1', 'passport', 0, 'valid', 0);
+             INSERT INTO events (at, lane, ticket_id, outcome) VALUES (5, 'lane-1', 'T1', 'spoof_suspected');
+             INSERT INTO events (at, lane, outcome) VALUES (6, 'lane-1', 'spoof_suspected');",
+        )
+        .expect("events");
+        drop(v3);
+        let store = Store::open(&path).expect("migrates");
+        let trips: Vec<Option<String>> = store.events_since(0).expect("reads").into_iter().map(|e| e.trip_id).collect();
+        assert_eq!(trips, [Some("G1".to_string()), None]);
+        assert!(store.conn.execute("UPDATE events SET lane = 'x'", []).is_err(), "still append-only");
     }
 
     #[test]
