@@ -319,8 +319,14 @@ fn staff_approve_only_what_the_lane_could_board_and_only_supervisors_override() 
     let mut queue = http.get(&url("/api/manual")).header("Cookie", &cookie).call().expect("answers");
     let queue: Value = queue.body_mut().read_json().expect("JSON");
     assert!(queue.as_array().is_some_and(|q| q.iter().any(|c| c["id"] == check)), "still open: {queue}");
+    let photo = || {
+        let (cookie, _) = login(&station, SUPERVISOR);
+        status(&http.get(&url(&format!("/api/manual/{check}/photo"))).header("Cookie", &cookie).call().expect("answers"))
+    };
+    assert_eq!(photo(), 200, "staff see the ID photo while the check is open");
     let (code, approved) = resolve(STAFF, json!({ "approve": true, "reason": "guardian's ID seen" }));
     assert_eq!((code, approved["outcome"].as_str(), approved["ticket"].as_str()), (200, Some("manual_approved"), Some("G3-02")));
+    assert_eq!(photo(), 404, "and not once it is resolved");
     let (code, again) = resolve(SUPERVISOR, json!({ "approve": false, "reason": "second look" }));
     assert_eq!(code, 409, "resolved once: {again}");
     assert!(again["error"].as_str().is_some_and(|e| e.contains(STAFF.0)), "names who resolved it: {again}");

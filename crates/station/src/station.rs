@@ -42,7 +42,7 @@ use boardcheck_core::decider::{LocalDecider, Observation, Presented, TicketKeys}
 use boardcheck_core::error::Kind;
 use boardcheck_core::manifest::cache::ManifestCache;
 use boardcheck_core::manifest::keys::StationKeys;
-use boardcheck_core::manifest::store::{Options, Store};
+use boardcheck_core::manifest::store::{ManualState, Options, Store};
 use boardcheck_core::manifest::{Role, Trip};
 use boardcheck_core::ticket::IssuerKeys;
 use boardcheck_core::Error as CoreError;
@@ -324,7 +324,9 @@ impl Station {
     /// The manifest photo of a pending check's ticket.
     pub fn manual_photo(&self, check_id: i64) -> Result<Option<Vec<u8>>> {
         let store = self.reader()?;
-        match store.manual_check(check_id)?.and_then(|c| c.ticket_id) {
+        // Only while staff need it: a resolved check's photo is nobody's business any more.
+        let pending = store.manual_check(check_id)?.filter(|c| c.state == ManualState::Pending);
+        match pending.and_then(|c| c.ticket_id) {
             Some(ticket) => Ok(store.photo(&ticket, &self.keys)?),
             None => Ok(None),
         }
