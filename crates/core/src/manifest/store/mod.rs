@@ -114,6 +114,17 @@ impl From<rusqlite::Error> for Fail {
     }
 }
 
+/// Creates the database file, if there is none, readable by its owner only: it holds names,
+/// document hashes and (encrypted) templates. SQLite creates the `-wal` and `-shm` files with
+/// the database file's mode, so they are private too.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 /// Refuses a malformed request, with a reason in words shown as is.
 fn rule<T>(reason: String) -> std::result::Result<T, Fail> {
     Err(Fail::Rule(Kind::Invalid, reason))
@@ -148,6 +159,7 @@ impl Store {
 
     /// Opens with explicit [`Options`] (tests use a short busy timeout).
     pub fn open_with(path: &Path, options: Options) -> Result<Store> {
+        create_private(path).map_err(|e| Error::io(path, e))?;
         let conn = Connection::open(path).map_err(|e| Error::Database {
             path: path.into(),
             fault: StoreFault::Broken,
@@ -250,6 +262,20 @@ mod tests {
     use super::*;
     use crate::manifest::keys::StationKeys;
     use crate::manifest::{DocumentType, NewTicket, Trip};
+
+    #[test]
+    fn the_database_and_its_log_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let store = Store::open(&path).expect("creates");
+        store.upsert_trip(&Trip { id: "G1".into(), route: "r".into(), departure: 0, gate: "1".into() }).expect("writes");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("m.db{suffix}"));
+            let mode = std::fs::metadata(&file).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+    }
 
     #[test]
     fn a_full_database_is_a_clear_error() {
