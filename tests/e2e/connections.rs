@@ -1,4 +1,4 @@
-//! The station service's connections: a client that stalls is closed, a flood of idle
+//! The station service's connections: a client that stalls is closed or answered, a flood of idle
 //! connections does not keep `/healthz` from answering, and lanes reach the service over TLS
 //! with its certificate pinned, and not without it.
 
@@ -32,9 +32,12 @@ fn closed_after(stream: &mut TcpStream, since: Instant) -> Option<Duration> {
     }
 }
 
+/// The request timeout these tests give the service.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
 #[test]
-fn a_half_sent_request_and_an_idle_connection_are_closed_within_the_header_timeout() {
-    let station = TestStation::start_with(&Options { settings: "header_timeout_s = 2", ..Options::default() });
+fn a_stalled_client_is_closed_or_answered_within_the_timeouts() {
+    let station = TestStation::start_with(&Options { settings: "header_timeout_s = 2\nrequest_timeout_s = 3", ..Options::default() });
     let address = station.url.trim_start_matches("http://").to_string();
 
     let mut half_sent = TcpStream::connect(&address).expect("connects");
@@ -53,6 +56,20 @@ fn a_half_sent_request_and_an_idle_connection_are_closed_within_the_header_timeo
     let answered = Instant::now();
     let closed = closed_after(&mut idle, answered).expect("the idle connection is closed");
     eprintln!("an idle keep-alive connection was closed after {closed:?}");
+
+    // Headers in time, then a body that never comes, at the one route anyone may call.
+    let mut slow = TcpStream::connect(&address).expect("connects");
+    slow.write_all(
+        b"POST /api/login HTTP/1.1\r\nHost: station\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"staff\"",
+    )
+    .expect("sends headers and the start of a body");
+    let sent = Instant::now();
+    slow.set_read_timeout(Some(REQUEST_TIMEOUT + MARGIN)).expect("read timeout");
+    let n = slow.read(&mut answer).unwrap_or(0);
+    let waited = sent.elapsed();
+    let status = String::from_utf8_lossy(&answer[..n]).lines().next().unwrap_or_default().to_string();
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "a body that never comes is answered after {waited:?}");
+    eprintln!("a request whose body stalled was answered 503 after {waited:?} (request timeout {REQUEST_TIMEOUT:?})");
 }
 
 #[test]
