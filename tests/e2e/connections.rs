@@ -78,8 +78,10 @@ fn idle_connections_beyond_the_cap_do_not_keep_healthz_from_answering() {
     // before 300 idle connections unless it caps them.
     let options = Options { settings: "header_timeout_s = 2\nmax_connections = 32", max_open_files: Some(128), ..Options::default() };
     let station = TestStation::start_with(&options);
-    let address = station.url.trim_start_matches("http://").to_string();
-    let idle: Vec<TcpStream> = (0..300).filter_map(|_| TcpStream::connect(&address).ok()).collect();
+    let address: std::net::SocketAddr = station.url.trim_start_matches("http://").parse().expect("an address");
+    // Until the listener's backlog stays full, if it does: a connect then waits for minutes.
+    // (A backlog the service drains takes a retried SYN, after a second.)
+    let idle: Vec<TcpStream> = (0..300).map_while(|_| TcpStream::connect_timeout(&address, Duration::from_secs(3)).ok()).collect();
     assert!(idle.len() >= 200, "the test opened its idle connections: {}", idle.len());
 
     let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build().new_agent();
