@@ -69,7 +69,10 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
         Some(url) => {
             let token_file = config.token_file.as_deref().context("token_file")?;
             let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
-            let client = ServiceClient::new(url, &token, engine.embedder_id());
+            let mut client = ServiceClient::new(url, &token, engine.embedder_id());
+            if let Some(ca_file) = &config.ca_file {
+                client = client.pinned(ca_file)?;
+            }
             let checks = Arc::new(Mutex::new(HashMap::new()));
             let resolutions = outputs::from_config(&config.outputs);
             // Dropped as this arm ends, whether the lane ended or failed: the service hears the camera is down.

@@ -7,6 +7,7 @@ mod common;
 
 mod bad_input;
 mod boarding;
+mod connections;
 mod console_browser;
 mod console_types;
 mod ingest;

@@ -21,6 +21,10 @@ pub struct LaneConfig {
     pub service_url: Option<String>,
     /// The lane's token for the service (the file `station.toml` names for this lane).
     pub token_file: Option<PathBuf>,
+    /// With an `https://` service: trust only this CA or certificate (PEM), pinning the
+    /// station's own. Without it an `https://` service must have a certificate from a public
+    /// CA (Mozilla's roots, built in).
+    pub ca_file: Option<PathBuf>,
     /// The station database (see `boardcheck manifest import`).
     pub db: Option<PathBuf>,
     /// The station key file (default: station.key beside the database).
@@ -68,6 +72,7 @@ impl Default for LaneConfig {
             source: "0".to_string(),
             service_url: None,
             token_file: None,
+            ca_file: None,
             db: None,
             key: None,
             gate: None,
@@ -115,11 +120,14 @@ impl LaneConfig {
             (Some(_), false) if config.token_file.is_none() => return bad("with `service_url`, give the lane's `token_file`"),
             _ => {}
         }
+        if config.ca_file.is_some() && !config.service_url.as_deref().is_some_and(|url| url.starts_with("https://")) {
+            return bad("`ca_file` pins the station service's certificate: it needs an `https://` `service_url`");
+        }
         if let Err(reason) = config.policy.check() {
             return bad(&reason);
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        for relative in [&mut config.token_file, &mut config.issuer_keys].into_iter().flatten() {
+        for relative in [&mut config.token_file, &mut config.ca_file, &mut config.issuer_keys].into_iter().flatten() {
             *relative = base.join(&*relative);
         }
         Ok(config)
@@ -166,5 +174,13 @@ mod tests {
         assert!(both.contains("station.toml"), "{both}");
         let tokenless = load("service_url = \"http://x\"\n").expect_err("refused").to_string();
         assert!(tokenless.contains("token_file"), "{tokenless}");
+    }
+
+    #[test]
+    fn a_pinned_ca_is_for_an_https_service() {
+        let config = load("service_url = \"https://10.0.0.2:8700\"\ntoken_file = \"t\"\nca_file = \"station-ca.pem\"\n").expect("loads");
+        assert!(config.ca_file.is_some_and(|c| c.ends_with("station-ca.pem") && c.is_absolute()));
+        let plain = load("service_url = \"http://10.0.0.2:8700\"\ntoken_file = \"t\"\nca_file = \"ca.pem\"\n").expect_err("refused");
+        assert!(plain.to_string().contains("https://"), "{plain}");
     }
 }

@@ -13,8 +13,29 @@ use boardcheck_core::boarding::Policy;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StationConfig {
-    /// Where the service listens (loopback unless the station network needs more).
+    /// Where the service listens (loopback unless the station network needs more). Anywhere
+    /// but loopback the service must speak TLS (`tls_cert`, `tls_key`): lanes send face
+    /// templates and their tokens to it.
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM)…
+    pub tls_cert: Option<PathBuf>,
+    /// …and this private key (PEM). Give both or neither.
+    pub tls_key: Option<PathBuf>,
+    /// The explicit opt-out: serve plain HTTP on a non-loopback `listen`, for a station
+    /// network where a TLS proxy in front of the service does the encryption.
+    pub allow_plain_http: bool,
+    /// A client must send a request's headers within this many seconds of connecting or of
+    /// its previous answer: a half-sent request and an idle keep-alive connection are closed
+    /// after it (a TLS handshake gets as long).
+    pub header_timeout_s: u64,
+    /// A request's body and the answer's headers within this many seconds, or 503. The
+    /// console's event streams and the lanes' long poll for staff results are long by design
+    /// and exempt.
+    pub request_timeout_s: u64,
+    /// At most this many open connections; a connection beyond them is closed at once, so a
+    /// flood of idle sockets cannot use up the process's file descriptors. Keep it well under
+    /// `ulimit -n`.
+    pub max_connections: usize,
     /// The station database (default: station.db beside this file).
     pub db: PathBuf,
     /// The station key file (default: station.key beside the database).
@@ -27,7 +48,8 @@ pub struct StationConfig {
     pub window_after_min: i64,
     /// A staff session ends this long after login.
     pub session_minutes: i64,
-    /// Mark session cookies `Secure` (when a TLS proxy fronts the service).
+    /// Mark session cookies `Secure` (when a TLS proxy fronts the service; always with
+    /// `tls_cert`).
     pub secure_cookies: bool,
     /// Failed logins from one address in the window before its logins are refused, and for
     /// one staff id before each further attempt waits (1 s, doubling; see `auth`)…
@@ -63,6 +85,12 @@ impl Default for StationConfig {
     fn default() -> Self {
         StationConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            header_timeout_s: 10,
+            request_timeout_s: 60,
+            max_connections: 256,
             db: PathBuf::from("station.db"),
             key: None,
             timezone: "Asia/Shanghai".to_string(),
@@ -89,6 +117,10 @@ impl StationConfig {
         config.db = base.join(&config.db);
         config.key = config.key.map(|k| base.join(k));
         config.issuer_keys = config.issuer_keys.map(|k| base.join(k));
+        config.tls_cert = config.tls_cert.map(|c| base.join(c));
+        config.tls_key = config.tls_key.map(|k| base.join(k));
+        config.check_connections().map_err(bad)?;
+        config.secure_cookies |= config.tls_cert.is_some();
         for lane in &mut config.lanes {
             lane.token_file = base.join(&lane.token_file);
             if lane.gate.is_none() && lane.trips.is_empty() {
@@ -106,6 +138,30 @@ impl StationConfig {
             return Err(bad(format!("retention_hours = {}: hours after departure, 0 or more", config.retention_hours)));
         }
         Ok(config)
+    }
+
+    /// TLS given whole, plain HTTP only on loopback or by the explicit opt-out, limits that
+    /// let something through.
+    fn check_connections(&self) -> std::result::Result<(), String> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("give both `tls_cert` and `tls_key`, or neither".to_string());
+        }
+        if self.tls_cert.is_none() && !self.listen.ip().is_loopback() && !self.allow_plain_http {
+            return Err(format!(
+                "listen = \"{}\" is not loopback: serve TLS (`tls_cert`, `tls_key`), or set `allow_plain_http = true` \
+                 where a TLS proxy fronts the service",
+                self.listen
+            ));
+        }
+        for (key, value) in [("header_timeout_s", self.header_timeout_s), ("request_timeout_s", self.request_timeout_s)] {
+            if value == 0 {
+                return Err(format!("`{key}` must be at least 1"));
+            }
+        }
+        if self.max_connections == 0 {
+            return Err("`max_connections` must be at least 1".to_string());
+        }
+        Ok(())
     }
 
     pub fn key_path(&self) -> PathBuf {
@@ -148,5 +204,20 @@ mod tests {
         assert!(twice.contains("twice"), "{twice}");
         let zone = load("timezone = \"Mars/Olympus\"\n").expect_err("refused").to_string();
         assert!(zone.contains("Mars/Olympus"), "{zone}");
+    }
+
+    #[test]
+    fn plain_http_beyond_loopback_needs_the_explicit_opt_out() {
+        let plain = load("listen = \"0.0.0.0:8700\"\n").expect_err("refused").to_string();
+        assert!(plain.contains("0.0.0.0:8700") && plain.contains("tls_cert") && plain.contains("allow_plain_http"), "{plain}");
+        let opted_out = load("listen = \"0.0.0.0:8700\"\nallow_plain_http = true\n").expect("loads");
+        assert!(!opted_out.secure_cookies);
+        let tls = load("listen = \"0.0.0.0:8700\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n").expect("loads");
+        assert!(tls.tls_cert.is_some_and(|c| c.is_absolute() && c.ends_with("cert.pem")));
+        assert!(tls.secure_cookies, "cookies over TLS are Secure");
+        let half = load("tls_cert = \"cert.pem\"\n").expect_err("refused").to_string();
+        assert!(half.contains("tls_key"), "{half}");
+        let closed = load("max_connections = 0\n").expect_err("refused").to_string();
+        assert!(closed.contains("max_connections"), "{closed}");
     }
 }

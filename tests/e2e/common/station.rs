@@ -1,6 +1,7 @@
 //! A real station service for the integration tests: a temporary station folder with
 //! `station.toml`, two staff accounts, one trip imported from fixture ID photos, and
-//! `boardcheck serve` running on a free loopback port (killed when dropped).
+//! `boardcheck serve` running on a free loopback port (killed when dropped); over HTTPS with a
+//! fresh self-signed certificate if asked.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,21 @@ pub const TRIP: &str = "G3-0900";
 pub struct TestStation {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The service's self-signed certificate, when it serves HTTPS: the lanes pin it.
+    pub ca_file: Option<PathBuf>,
+    max_open_files: Option<u32>,
     serve: Child,
+}
+
+/// How to start a [`TestStation`] other than the default.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// More top-level `station.toml` lines.
+    pub settings: &'a str,
+    /// Serve HTTPS with a certificate for 127.0.0.1 made now.
+    pub tls: bool,
+    /// Start the service with this open-file limit (`ulimit -n`).
+    pub max_open_files: Option<u32>,
 }
 
 fn must(output: Output, what: &str) -> Output {
@@ -33,11 +48,18 @@ impl TestStation {
     /// Lanes `lane-1` and `lane-2`, both at gate 3. Tickets: `G3-01` (Obama's photo), `G3-02`
     /// (Biden's photo, a child: always a manual check), `G3-03` (no photo).
     pub fn start() -> TestStation {
+        TestStation::start_with(&Options::default())
+    }
+
+    pub fn start_with(options: &Options) -> TestStation {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let config = dir.path().join("station.toml");
+        let ca_file = options.tls.then(|| self_signed(dir.path()));
+        let tls = if options.tls { "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n" } else { "" };
+        let settings = options.settings;
         let text = format!(
-            "listen = \"127.0.0.1:{port}\"\nlogin_max_failures = 5\nlogin_lockout_s = 60\n\
+            "listen = \"127.0.0.1:{port}\"\nlogin_max_failures = 5\nlogin_lockout_s = 60\n{tls}{settings}\n\
              [[lanes]]\nname = \"lane-1\"\ngate = \"3\"\ntoken_file = \"lane-1.token\"\n\
              [[lanes]]\nname = \"lane-2\"\ngate = \"3\"\ntoken_file = \"lane-2.token\"\n"
         );
@@ -46,8 +68,10 @@ impl TestStation {
         must(boardcheck(&["staff", "add", STAFF.0, "--role", "staff", "--config", &config_arg], Some(STAFF.1)), "staff add");
         must(boardcheck(&["staff", "add", SUPERVISOR.0, "--role", "supervisor", "--config", &config_arg], Some(SUPERVISOR.1)), "staff add");
         import_trip(dir.path());
-        let serve = spawn_serve(dir.path());
-        let station = TestStation { dir, url: format!("http://127.0.0.1:{port}"), serve };
+        let serve = spawn_serve(dir.path(), options.max_open_files);
+        let scheme = if options.tls { "https" } else { "http" };
+        let station =
+            TestStation { dir, url: format!("{scheme}://127.0.0.1:{port}"), ca_file, max_open_files: options.max_open_files, serve };
         station.wait_until_up();
         station
     }
@@ -56,7 +80,7 @@ impl TestStation {
     pub fn restart(&mut self) {
         let _ = self.serve.kill();
         let _ = self.serve.wait();
-        self.serve = spawn_serve(self.dir.path());
+        self.serve = spawn_serve(self.dir.path(), self.max_open_files);
         self.wait_until_up();
     }
 
@@ -79,10 +103,23 @@ impl TestStation {
         boardcheck(&all, stdin)
     }
 
+    /// An HTTP agent that trusts the service's certificate, if it has one.
+    pub fn agent(&self) -> ureq::Agent {
+        let roots = match &self.ca_file {
+            Some(ca) => {
+                let pem = std::fs::read(ca).expect("reads the certificate");
+                ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_pem(&pem).expect("a certificate")])
+            }
+            None => ureq::tls::RootCerts::WebPki,
+        };
+        ureq::Agent::config_builder().tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build()).build().into()
+    }
+
     fn wait_until_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let agent = self.agent();
         while Instant::now() < deadline {
-            if ureq::get(&format!("{}/healthz", self.url)).call().is_ok() {
+            if agent.get(&format!("{}/healthz", self.url)).call().is_ok() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -97,8 +134,9 @@ impl TestStation {
     /// Runs `boardcheck lane` for `lane` over an image folder, through the service.
     pub fn run_lane(&self, lane: &str, frames: &Path) -> Output {
         let lane_toml = self.dir.path().join(format!("{lane}.toml"));
+        let pinned = self.ca_file.as_ref().map(|ca| format!("ca_file = \"{}\"\n", ca.display())).unwrap_or_default();
         let text = format!(
-            "lane = \"{lane}\"\nsource = \"{}\"\nservice_url = \"{}\"\ntoken_file = \"{lane}.token\"\n",
+            "lane = \"{lane}\"\nsource = \"{}\"\nservice_url = \"{}\"\ntoken_file = \"{lane}.token\"\n{pinned}",
             frames.display(),
             self.url
         );
@@ -122,15 +160,32 @@ impl Drop for TestStation {
 }
 
 /// `boardcheck serve` on the station folder `dir`, its standard error appended to `serve.log`
-/// (shown when a test fails).
-fn spawn_serve(dir: &Path) -> Child {
+/// (shown when a test fails), with an open-file limit if given.
+fn spawn_serve(dir: &Path, max_open_files: Option<u32>) -> Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).expect("opens serve.log");
-    Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+    let binary = env!("CARGO_BIN_EXE_boardcheck");
+    let mut serve = Command::new(binary);
+    if let Some(limit) = max_open_files {
+        // The shell lowers its limit, then becomes the service.
+        serve = Command::new("sh");
+        serve.args(["-c", &format!("ulimit -n {limit} && exec \"$0\" \"$@\""), binary]);
+    }
+    serve
         .args(["serve", "--config", &dir.join("station.toml").to_string_lossy()])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("serve starts")
+}
+
+/// A self-signed certificate for 127.0.0.1 as `cert.pem` and `key.pem` in `dir`; the
+/// certificate's path.
+fn self_signed(dir: &Path) -> PathBuf {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("a certificate");
+    let cert = dir.join("cert.pem");
+    std::fs::write(&cert, made.cert.pem()).expect("writes cert.pem");
+    std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).expect("writes key.pem");
+    cert
 }
 
 fn import_trip(dir: &Path) {

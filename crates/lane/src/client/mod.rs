@@ -5,6 +5,7 @@
 pub mod workers;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,13 +35,33 @@ pub struct ServiceClient {
 
 impl ServiceClient {
     /// `url` is the service's base address, `token` the lane's bearer token, `model` the id
-    /// of the lane's embedder.
+    /// of the lane's embedder. An `https://` service is verified against Mozilla's roots
+    /// (built in) unless [`Self::pinned`].
     pub fn new(url: &str, token: &str, model: &str) -> Self {
-        let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).build().into();
+        let agent = agent(ureq::tls::RootCerts::WebPki);
         let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let run = format!("{}-{}", std::process::id(), started.as_nanos());
         let (url, token, model) = (url.trim_end_matches('/').to_string(), token.trim().to_string(), model.to_string());
         ServiceClient { url, token, model, run, agent, presented: Arc::default() }
+    }
+
+    /// Trusts only the CA or certificate in `ca_file` (PEM) for the service: the station's
+    /// own certificate, pinned, whoever else the network lets answer.
+    pub fn pinned(mut self, ca_file: &Path) -> Result<Self> {
+        let bad = |reason: String| Error::Config { path: ca_file.to_path_buf(), reason };
+        let pem = std::fs::read(ca_file).map_err(|e| Error::io(ca_file, e))?;
+        let mut roots = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item.map_err(|e| bad(format!("unreadable PEM: {e}")))? {
+                ureq::tls::PemItem::Certificate(cert) => roots.push(cert),
+                _ => return Err(bad("a private key: give the certificate only (keep the key on the station)".to_string())),
+            }
+        }
+        if roots.is_empty() {
+            return Err(bad("no PEM certificate in the file".to_string()));
+        }
+        self.agent = agent(roots.into());
+        Ok(self)
     }
 
     fn fail(&self, reason: impl Into<String>) -> Error {
@@ -115,6 +136,13 @@ impl ServiceClient {
         let answer: Option<Results> = self.get(&format!("/api/lane/results?after={}&wait={}", query.after, query.wait))?;
         Ok(answer.map_or((query.after, Vec::new()), |a| (a.last, a.decisions)))
     }
+}
+
+/// An agent that verifies the service's certificate against `roots` and hands every HTTP
+/// status to [`ServiceClient::answer`].
+fn agent(roots: ureq::tls::RootCerts) -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
+    ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).tls_config(tls).build().into()
 }
 
 /// How long the service may go without answering a lane before the lane gives up: a restart

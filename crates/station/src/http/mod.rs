@@ -9,22 +9,26 @@
 //! - `events`: the server-sent event streams, the console's and the kiosks'.
 //! - `reports`: the supervisors' reports as JSON, CSV and SVG.
 //! - `lane`: the lane API.
+//! - `listener`: accepting connections, with timeouts and a cap; `tls`: HTTPS.
 
 mod callers;
 mod console;
 mod events;
 mod lane;
+mod listener;
 mod reports;
 mod staff;
+mod tls;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::error::Error;
 use crate::pages;
@@ -35,12 +39,18 @@ use boardcheck_core::error::Kind;
 type Shared = Arc<Station>;
 
 pub fn router(station: Shared) -> Router {
+    // Long by design, so outside the request timeout: the event streams and the lanes' long
+    // poll for staff results.
+    let long_lived = Router::new()
+        .route("/kiosk/{lane}/events", get(events::kiosk))
+        .route("/api/stream", get(events::console))
+        .route("/api/lane/results", get(lane::results));
+    let request_timeout = Duration::from_secs(station.config.request_timeout_s);
     Router::new()
         .route("/", get(pages::console))
         .route("/login", get(pages::login))
         .route("/static/{file}", get(pages::asset))
         .route("/kiosk/{lane}", get(pages::kiosk))
-        .route("/kiosk/{lane}/events", get(events::kiosk))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/login", post(staff::login))
@@ -48,7 +58,6 @@ pub fn router(station: Shared) -> Router {
         .route("/api/session", get(staff::session))
         .route("/api/staff/{id}/sessions", axum::routing::delete(staff::end_sessions))
         .route("/api/lanes", get(console::lanes))
-        .route("/api/stream", get(events::console))
         .route("/api/manual", get(console::manual_queue))
         .route("/api/manual/{id}", post(console::resolve))
         .route("/api/retention", get(console::retention))
@@ -63,23 +72,30 @@ pub fn router(station: Shared) -> Router {
         .route("/api/lane/observe", post(lane::observe))
         .route("/api/lane/ticket", post(lane::ticket))
         .route("/api/lane/health", post(lane::health))
-        .route("/api/lane/results", get(lane::results))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
+        .merge(long_lived)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(station)
 }
 
-/// Serves until ctrl-c.
+/// Serves until ctrl-c, over HTTPS when `station.toml` names a certificate.
 pub async fn serve(station: Shared) -> crate::error::Result<()> {
-    let addr = station.config.listen;
+    let config = &station.config;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let limits = listener::Limits { header_timeout: Duration::from_secs(config.header_timeout_s), max_connections: config.max_connections };
+    let addr = config.listen;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::io(format!("listen {addr}"), e))?;
-    tracing::info!(%addr, "station service listening");
-    eprintln!("boardcheck serve: console at http://{addr}/");
-    axum::serve(listener, router(station).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| Error::io(format!("serve {addr}"), e))
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "station service listening");
+    eprintln!("boardcheck serve: console at {scheme}://{addr}/");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    listener::serve(listener, tls, limits, router(station), shutdown).await;
+    Ok(())
 }
 
 async fn security_headers(mut response: Response) -> Response {
