@@ -479,3 +479,16 @@ fn sessions_survive_a_restart_and_end_with_a_password_change_or_a_supervisor() {
     assert_eq!(status(&http.get(&url("/api/session")).header("Cookie", &cookie).call().expect("answers")), 401);
     assert_eq!(status(&http.get(&url("/api/session")).header("Cookie", &boss).call().expect("answers")), 200, "the supervisor's own stays");
 }
+
+#[test]
+fn a_report_for_the_end_of_the_calendar_is_a_bad_request_not_a_failure() {
+    let station = TestStation::start();
+    let (cookie, _) = login(&station, SUPERVISOR);
+    for path in ["/api/reports/day?date=9999-12-31", "/api/reports/month?month=9999-12"] {
+        let mut r = agent().get(&format!("{}{path}", station.url)).header("Cookie", &cookie).call().expect("answers");
+        let code = status(&r);
+        let body = r.body_mut().read_to_string().expect("text");
+        assert_eq!(code, 400, "{path}: {body}");
+        assert!(!body.contains(".db") && !body.contains(&station.dir.path().to_string_lossy().to_string()), "{body}");
+    }
+}

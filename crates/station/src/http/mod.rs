@@ -144,24 +144,31 @@ impl IntoResponse for ApiError {
 }
 
 impl From<Error> for ApiError {
-    /// The one place where failures become HTTP status codes, by their kind.
+    /// The one place where failures become HTTP status codes, by their kind. A failure of the
+    /// station itself is logged in full and answered in general words: its text names files
+    /// and databases a client has no business knowing.
     fn from(e: Error) -> Self {
-        let status = match &e {
-            Error::Core(core) => match core.kind() {
-                Kind::NotFound => StatusCode::NOT_FOUND,
-                Kind::Conflict => StatusCode::CONFLICT,
-                Kind::Invalid => StatusCode::BAD_REQUEST,
-                Kind::Forbidden => StatusCode::FORBIDDEN,
-                // A locked or full database is the station's problem, and passing: try again.
-                Kind::Busy | Kind::Full => StatusCode::SERVICE_UNAVAILABLE,
-                Kind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
-            },
-            Error::Config { .. } | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        let kind = match &e {
+            Error::Core(core) => core.kind(),
+            Error::Config { .. } | Error::Io { .. } => Kind::Failed,
         };
-        if status.is_server_error() {
-            tracing::error!(error = %e, "request failed");
+        let (status, general) = match kind {
+            Kind::NotFound => (StatusCode::NOT_FOUND, None),
+            Kind::Conflict => (StatusCode::CONFLICT, None),
+            Kind::Invalid => (StatusCode::BAD_REQUEST, None),
+            Kind::Forbidden => (StatusCode::FORBIDDEN, None),
+            // A locked or full database is the station's problem, and passing: try again.
+            Kind::Busy => (StatusCode::SERVICE_UNAVAILABLE, Some("the station database is busy: try again in a moment")),
+            Kind::Full => (StatusCode::SERVICE_UNAVAILABLE, Some("the station's disk is full: nothing was written; tell its operator")),
+            Kind::Failed => (StatusCode::INTERNAL_SERVER_ERROR, Some("the station could not do this; its log says why")),
+        };
+        match general {
+            Some(words) => {
+                tracing::error!(error = %e, "request failed");
+                ApiError(status, words.to_string())
+            }
+            None => ApiError(status, e.to_string()),
         }
-        ApiError(status, e.to_string())
     }
 }
 

@@ -16,8 +16,6 @@
 //! The figures are built here; `csv` and `chart` render them; `recent` keeps the last report
 //! of each kind for its chart.
 
-use std::path::PathBuf;
-
 use crate::error::{Error, Result};
 use boardcheck_api::{MonthDay, MonthReport, Report, Tally, Totals, TripReportRow};
 use boardcheck_core::boarding::Outcome;
@@ -145,8 +143,9 @@ fn day_bounds(date: Date, tz: &TimeZone) -> Result<(i64, i64)> {
     Ok((first, next - 1))
 }
 
+/// A day or month the calendar cannot give (9999-12-31's tomorrow): the request is wrong.
 fn period_error(reason: String) -> Error {
-    Error::Config { path: PathBuf::from("<report period>"), reason }
+    boardcheck_core::Error::invalid(format!("report period {reason}")).into()
 }
 
 mod chart;
