@@ -12,6 +12,13 @@
 //!  kiosk display ◄── /kiosk/{lane}/events ◄─────────────────────────────────────────────────┘
 //! ```
 //!
+//! Connections (`http::listener`): HTTPS with rustls when `tls_cert`/`tls_key` are set (plain
+//! HTTP only on loopback, or with the explicit `allow_plain_http`); a header-read timeout that
+//! also closes idle connections, a request timeout (the event streams and the lanes' long poll
+//! excepted), and a cap on open connections. Reads for the console and reports run on
+//! read-only connections (`readers`), so they never wait behind the lanes' writes; a background
+//! task (`purge`) deletes departed trips' personal data after `retention_hours`.
+//!
 //! ## HTTP interface
 //! Every body below is a type of `boardcheck-api` (named before its JSON shape), shared with
 //! the lane's client; the console's scripts read them as TypeScript,
@@ -52,6 +59,8 @@
 //!   boarded, another gate, not boarding yet or departed is a 409 whose message starts with
 //!   that code, nothing is written and the check stays open. `override` (supervisors only,
 //!   else 403) boards despite another gate or the boarding time, recorded as an override.
+//! - `GET /api/retention` → RetentionStatus `{"retention_hours","every_s","last_run":null|
+//!   {"at","trips","tickets","error"}}`: when the background purge last ran.
 //! - `GET /api/trips` → trips boarding now and next, with counts (TripViews); `GET
 //!   /api/trips/{id}/passengers?q=…` → the manifest board of one trip (search by seat, name or
 //!   masked document number).
