@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::lane::print_summary;
-use boardcheck_core::boarding::{self, kiosk, BoardingWindow, LaneScope, Policy, Resolution};
+use boardcheck_core::boarding::{self, kiosk, BoardingWindow, LaneScope, Policy, Resolution, StaffReason};
 use boardcheck_core::clock::unix_now;
 use boardcheck_core::decider::{LocalDecider, TicketKeys};
 use boardcheck_core::manifest::cache::ManifestCache;
@@ -129,7 +129,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let resolution = Resolution {
                 approve: true,
                 staff: "demo-staff",
-                note: "child checked against the guardian's ID",
+                reason: StaffReason::ChildWithGuardian,
+                note: None,
                 ticket: None,
                 overriding: false,
             };

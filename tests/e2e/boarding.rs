@@ -8,7 +8,7 @@ use std::path::Path;
 
 use boardcheck_core::boarding::{
     self, BoardingWindow, Candidate, Evidence, FaceCheck, FrameEvidence, Intent, LaneScope, ManualReason, Outcome, Place, Policy,
-    Resolution, MAX_ATTEMPTS,
+    Resolution, StaffReason, MAX_ATTEMPTS,
 };
 use boardcheck_core::decider::{LocalDecider, Presented, TicketKeys};
 use boardcheck_core::manifest::cache::{LaneManifest, ManifestCache};
@@ -41,8 +41,10 @@ fn place(trip: &Trip) -> Place {
     gate_3().place(trip, now())
 }
 
+/// Staff's answer, for the usual reason either way, with their note.
 fn resolution<'a>(approve: bool, note: &'a str, ticket: Option<&'a str>) -> Resolution<'a> {
-    Resolution { approve, staff: "staff-7", note, ticket, overriding: false }
+    let reason = if approve { StaffReason::IdDocumentChecked } else { StaffReason::TicketNotValid };
+    Resolution { approve, staff: "staff-7", reason, note: Some(note), ticket, overriding: false }
 }
 
 /// A lane at gate 3 (trip G3) with trip G7 boarding at gate 7 in the same station.

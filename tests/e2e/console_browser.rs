@@ -12,7 +12,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use boardcheck_core::boarding::Outcome;
+use boardcheck_core::boarding::{Outcome, StaffReason};
 use boardcheck_core::manifest::store::{ManualState, Store};
 use boardcheck_core::manifest::Method;
 use common::browser::{fresh_artefacts_dir, Browser};
@@ -23,7 +23,8 @@ const SHORT: Duration = Duration::from_secs(15);
 /// The lane loads its models and runs its frames before it asks the service.
 const LANE: Duration = Duration::from_secs(180);
 const TICKET: &str = "G3-02";
-const REASON: &str = "核对儿童票与监护人证件 checked the child's ticket and guardian ID";
+/// Staff's note beside the reason they choose (kept with the check, never in the log).
+const NOTE: &str = "核对儿童票与监护人证件 checked the child's ticket and guardian ID";
 
 /// Marks the page; a reload loses the mark.
 const MARK: &str = "window.__boardcheckTestMark = 'not reloaded';";
@@ -128,8 +129,9 @@ fn a_manual_check_appears_live_and_an_approval_reaches_the_lane_card_the_board_a
         });
         browser.switch_to(&console_tab);
 
-        // Approve, with a reason.
-        browser.send_keys(&browser.find(".manual-check .reason"), REASON);
+        // Approve, with a reason from the list and a note.
+        browser.click(&browser.find(".manual-check select.reason option[value=\"child_with_guardian\"]"));
+        browser.send_keys(&browser.find(".manual-check .note"), NOTE);
         browser.shot("05-reason-typed");
         browser.click(&browser.find(".manual-check .approve"));
         browser.wait_gone(".manual-check", SHORT);
@@ -183,14 +185,14 @@ fn a_manual_check_appears_live_and_an_approval_reaches_the_lane_card_the_board_a
         let audit: Vec<_> = of_ticket.iter().filter(|e| e.outcome == Outcome::ManualApproved).collect();
         assert_eq!(audit.len(), 1, "one approval recorded: {of_ticket:#?}");
         assert_eq!(audit[0].staff.as_deref(), Some(STAFF.0));
-        // The log keeps codes and ids; staff's own words stay with the check (purged with the trip).
-        assert_eq!(audit[0].detail, None, "no free text in the log: {:?}", audit[0]);
-        let check = store.manual_check(audit[0].check_id.expect("the check's id")).expect("reads").expect("the check");
-        assert!(check.resolution.as_deref().is_some_and(|r| r.contains(REASON)), "the check keeps the reason: {check:?}");
+        // The log keeps the reason's code and ids; staff's own words stay with the check (purged
+        // with the trip).
+        assert_eq!(audit[0].detail.as_deref(), Some("child_with_guardian"), "a code, no free text in the log: {:?}", audit[0]);
+        assert_eq!(audit[0].check_id, Some(check_id));
         let check = store.manual_check(check_id).expect("reads").expect("the manual check");
         assert_eq!(check.state, ManualState::Approved);
         assert_eq!(check.resolved_by.as_deref(), Some(STAFF.0));
-        assert_eq!(check.resolution.as_deref(), Some(REASON));
+        assert_eq!((check.resolution, check.note.as_deref()), (Some(StaffReason::ChildWithGuardian), Some(NOTE)));
         assert!(
             events.iter().filter(|e| e.outcome == Outcome::Boarded).all(|e| e.ticket_id.as_deref() == Some(TICKET)),
             "only {TICKET} boarded"

@@ -79,7 +79,7 @@ fn who_may_call_what() {
     for path in ["/api/session", "/api/lanes", "/api/manual", "/api/trips"] {
         assert_eq!(status(&http.get(&url(path)).header("Cookie", &cookie).call().expect("answers")), 200, "GET {path}");
     }
-    let resolve = json!({ "approve": true, "reason": "checked" });
+    let resolve = json!({ "approve": true, "reason": "id_document_checked" });
     let no_csrf = http.post(&url("/api/manual/999")).header("Cookie", &cookie).send_json(&resolve).expect("answers");
     assert_eq!(status(&no_csrf), 403);
     let wrong_csrf =
@@ -311,9 +311,19 @@ fn staff_approve_only_what_the_lane_could_board_and_only_supervisors_override() 
         (status(&r), r.body_mut().read_json::<Value>().expect("JSON"))
     };
     // Approving it for Obama's ticket, boarded already: refused with the reason; the check stays open.
-    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "seen", "ticket": "G3-01" }));
+    // A reason is a code from the list, never free text; a note is one line.
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "guardian's ID seen" }));
+    assert_eq!(code, 422, "free text is not a reason: {answer}");
+    assert!(answer["error"].as_str().is_some_and(|e| e.contains("unknown variant") && e.contains("id_document_checked")), "{answer}");
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "no_document" }));
+    assert_eq!(code, 400, "a refusal's reason does not explain an approval: {answer}");
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "other" }));
+    assert_eq!(code, 400, "'other' needs a note: {answer}");
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "other", "note": "seen\nforged log line" }));
+    assert_eq!(code, 400, "a note is one line: {answer}");
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "id_document_checked", "ticket": "G3-01" }));
     assert_eq!(code, 400, "a check's own ticket cannot be switched: {answer}");
-    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "guardian's ID seen", "override": true }));
+    let (code, answer) = resolve(STAFF, json!({ "approve": true, "reason": "child_with_guardian", "override": true }));
     assert_eq!(code, 403, "an override is a supervisor's: {answer}");
     let (cookie, _) = login(&station, STAFF);
     let mut queue = http.get(&url("/api/manual")).header("Cookie", &cookie).call().expect("answers");
@@ -324,10 +334,10 @@ fn staff_approve_only_what_the_lane_could_board_and_only_supervisors_override() 
         status(&http.get(&url(&format!("/api/manual/{check}/photo"))).header("Cookie", &cookie).call().expect("answers"))
     };
     assert_eq!(photo(), 200, "staff see the ID photo while the check is open");
-    let (code, approved) = resolve(STAFF, json!({ "approve": true, "reason": "guardian's ID seen" }));
+    let (code, approved) = resolve(STAFF, json!({ "approve": true, "reason": "child_with_guardian", "note": "guardian's ID seen" }));
     assert_eq!((code, approved["outcome"].as_str(), approved["ticket"].as_str()), (200, Some("manual_approved"), Some("G3-02")));
     assert_eq!(photo(), 404, "and not once it is resolved");
-    let (code, again) = resolve(SUPERVISOR, json!({ "approve": false, "reason": "second look" }));
+    let (code, again) = resolve(SUPERVISOR, json!({ "approve": false, "reason": "other", "note": "second look" }));
     assert_eq!(code, 409, "resolved once: {again}");
     assert!(again["error"].as_str().is_some_and(|e| e.contains(STAFF.0)), "names who resolved it: {again}");
 }

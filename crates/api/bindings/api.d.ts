@@ -296,10 +296,15 @@ period: string, trips: Array<TripReportRow>, totals: Totals, };
  */
 export type ResolveRequest = { approve: boolean, 
 /**
- * Required: every resolution is audited with a reason (kept with the check, purged with
- * the trip; never in the event log).
+ * Why, from the fixed list (recorded in the event log): a code that explains an approval
+ * or a refusal, as `approve` says.
  */
-reason: string, 
+reason: StaffReason, 
+/**
+ * Anything to add, one line in the staff member's words (kept with the check and purged
+ * with the trip; never in the event log). Required with reason `other`.
+ */
+note?: string | null, 
 /**
  * The passenger's ticket, when the check had none (a face with no match).
  */
@@ -343,6 +348,11 @@ last_run: PurgeRun | null, };
  * What a staff account may do on the console.
  */
 export type Role = "staff" | "supervisor";
+
+/**
+ * Why staff resolved a manual check as they did.
+ */
+export type StaffReason = "id_document_checked" | "child_with_guardian" | "foreign_document" | "face_check_declined" | "document_mismatch" | "no_document" | "ticket_not_valid" | "passenger_left" | "suspected_fraud" | "other";
 
 /**
  * Who is logged in, and the CSRF token every state change sends back in `X-CSRF-Token`.

@@ -11,7 +11,7 @@ use ts_rs::TS;
 
 use crate::lane::Camera;
 use boardcheck_core::boarding::kiosk::KioskView;
-use boardcheck_core::boarding::Decision;
+use boardcheck_core::boarding::{Decision, StaffReason};
 use boardcheck_core::manifest::store::LiveCounts;
 use boardcheck_core::manifest::{TicketRecord, Trip};
 
@@ -112,9 +112,14 @@ pub struct ManualItem {
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     pub approve: bool,
-    /// Required: every resolution is audited with a reason (kept with the check, purged with
-    /// the trip; never in the event log).
-    pub reason: String,
+    /// Why, from the fixed list (recorded in the event log): a code that explains an approval
+    /// or a refusal, as `approve` says.
+    pub reason: StaffReason,
+    /// Anything to add, one line in the staff member's words (kept with the check and purged
+    /// with the trip; never in the event log). Required with reason `other`.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub note: Option<String>,
     /// The passenger's ticket, when the check had none (a face with no match).
     #[serde(default)]
     #[ts(optional = nullable)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Outcome, Resolution};
+use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Outcome, Resolution, StaffReason};
 use boardcheck_core::error::Kind;
 use boardcheck_core::manifest::keys::StationKeys;
 use boardcheck_core::manifest::store::{
@@ -93,8 +93,12 @@ fn open_check(store: &Store, lane: &str, ticket: Option<&str>, reason: ManualRea
     decision.manual_check.expect("a check")
 }
 
+/// Staff's note in the resolutions here: it must never reach the event log, and the purge takes it.
+const NOTE: &str = "documents seen, Li Lei 11010519491231002X";
+
 fn resolution<'a>(approve: bool, staff: &'a str, ticket: Option<&'a str>) -> Resolution<'a> {
-    Resolution { approve, staff, note: "documents seen", ticket, overriding: false }
+    let reason = if approve { StaffReason::IdDocumentChecked } else { StaffReason::DocumentMismatch };
+    Resolution { approve, staff, reason, note: Some(NOTE), ticket, overriding: false }
 }
 
 #[test]
@@ -280,9 +284,16 @@ fn manual_check_approval_boards_and_a_check_resolves_once() {
     assert_eq!(f.store.ticket("T0").expect("reads").expect("exists").state, TicketState::Boarded);
     let resolved = f.store.manual_check(check).expect("reads").expect("exists");
     assert_eq!(
-        (resolved.state, resolved.resolved_by.as_deref(), resolved.resolved_at, resolved.resolution.as_deref()),
-        (ManualState::Approved, Some("staff-7"), Some(now + 10), Some("documents seen"))
+        (resolved.state, resolved.resolved_by.as_deref(), resolved.resolved_at, resolved.resolution, resolved.note.as_deref()),
+        (ManualState::Approved, Some("staff-7"), Some(now + 10), Some(StaffReason::IdDocumentChecked), Some(NOTE))
     );
+    // The log records the reason's code, never staff's words.
+    let logged = f.store.events_since(0).expect("events").into_iter().find(|e| e.outcome == Outcome::ManualApproved).expect("logged");
+    assert_eq!((logged.check_id, logged.detail.as_deref()), (Some(check), Some("id_document_checked")));
+    // A reason must explain the answer, and `other` must say why.
+    let wrong_side = Resolution { reason: StaffReason::NoDocument, ..resolution(true, "staff-7", None) };
+    let err = boarding::resolve(&f.store, check, &gate_3(), &wrong_side, now + 15).expect_err("refused");
+    assert_eq!(err.kind(), Kind::Invalid, "{err}");
 
     let err = boarding::resolve(&f.store, check, &gate_3(), &resolution(false, "staff-8", None), now + 20).expect_err("refused");
     assert_eq!(err.kind(), Kind::Conflict);
@@ -341,6 +352,7 @@ fn purge_blanks_personal_data_and_keeps_counts() {
     f.store.board("T1", "lane-1", Method::TicketFace, None, DEPARTURE - 500).expect("boards");
     let check = open_check(&f.store, "lane-1", Some("T2"), ManualReason::NoTemplate, DEPARTURE - 400);
     boarding::resolve(&f.store, check, &gate_3(), &resolution(true, "staff-1", None), DEPARTURE - 300).expect("resolves");
+    assert!(contains(&raw_bytes(&f.db), NOTE.as_bytes()), "sanity: the raw scan sees staff's note");
 
     let sealed: Vec<u8> = rusqlite::Connection::open(&f.db)
         .expect("opens")
@@ -369,6 +381,9 @@ fn purge_blanks_personal_data_and_keeps_counts() {
     assert!(!contains(&raw, "王小明".as_bytes()), "name left in the database files");
     assert!(!contains(&raw, hash.as_bytes()), "document hash left in the database files");
     assert!(!contains(&raw, b"Passenger 3"), "name left in the database files");
+    assert!(!contains(&raw, NOTE.as_bytes()), "staff's note left in the database files");
+    let check = f.store.manual_check(check).expect("reads").expect("kept for reports");
+    assert_eq!((check.resolution, check.note), (Some(StaffReason::IdDocumentChecked), None), "the code stays, the words go");
     assert!(!contains(&raw, &sealed[..32]), "encrypted template left in the database files");
     assert!(contains(&raw, "李四".as_bytes()), "sanity: the raw scan sees the kept trip");
     assert_eq!(f.store.purge(DEPARTURE + 7200, 3600).expect("purges").trips, 0, "purged once");

@@ -51,8 +51,14 @@
 //!   "ticket":null|{"id","trip_id","seat","name","document_type","document_masked","child",
 //!   "state","has_template","enrol_issue","has_photo"},"trip":null|{"id","route","departure",
 //!   "gate"}}]`; `GET /api/manual/{id}/photo` → the manifest ID photo (JPEG) or 404.
-//! - `POST /api/manual/{id}` ResolveRequest `{"approve":bool,"reason":"…","ticket":"…"?,
-//!   "override":bool?}` → the Decision; `ticket` names the passenger's ticket when the check
+//! - `POST /api/manual/{id}` ResolveRequest `{"approve":bool,"reason":"code","note":"…"?,
+//!   "ticket":"…"?,"override":bool?}` → the Decision; `reason` is a code from the fixed list
+//!   (`StaffReason`: approvals `id_document_checked`, `child_with_guardian`,
+//!   `foreign_document`, `face_check_declined`; refusals `document_mismatch`, `no_document`,
+//!   `ticket_not_valid`, `passenger_left`, `suspected_fraud`; `other` either way, with a note)
+//!   and is what the event log records; `note` is one line of staff's own words (≤ 500
+//!   characters), kept with the check and purged with the trip. Free text as a reason is a 422,
+//!   a reason for the other answer a 400. `ticket` names the passenger's ticket when the check
 //!   had none (a face with no match). Any staff member resolves any lane's checks, once (a
 //!   second answer is a 409 naming who resolved it; the other consoles' queues update at once).
 //!   An approval boards a ticket only where the check's lane could board it: refunded, already

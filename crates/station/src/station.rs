@@ -33,7 +33,8 @@ use crate::readers::{Reader, Readers};
 use crate::reports;
 use crate::resolutions::Resolutions;
 use boardcheck_api::{
-    CameraStatus, HealthReport, KioskState, LaneView, ManualItem, MonthReport, RetentionStatus, StreamEvent, TicketView, TripView,
+    CameraStatus, HealthReport, KioskState, LaneView, ManualItem, MonthReport, ResolveRequest, RetentionStatus, StreamEvent, TicketView,
+    TripView,
 };
 use boardcheck_core::boarding::kiosk;
 use boardcheck_core::boarding::{self, BoardingWindow, Decision, LaneScope, Resolution};
@@ -332,34 +333,24 @@ impl Station {
         }
     }
 
-    /// A staff member's answer to a manual check, audited with their id and reason. Any staff
+    /// A staff member's answer to a manual check, audited with their id and reason (a code
+    /// from the fixed list; their note is kept with the check until the purge). Any staff
     /// member may resolve any lane's checks (the station's staff work every lane); a check is
     /// resolved once, and a colleague's consoles hear of it at once (the event log's follower
     /// updates the queue; resolving it again is refused, naming who did). An approval boards
     /// only what the check's lane could board; `overriding` a wrong-gate or boarding-time
     /// refusal is for supervisors, and is recorded as an override.
-    pub fn resolve(
-        &self,
-        check_id: i64,
-        approve: bool,
-        staff: (&str, Role),
-        reason: &str,
-        ticket: Option<&str>,
-        overriding: bool,
-    ) -> Result<Decision> {
-        let note = reason.trim();
-        if note.is_empty() {
-            return Err(CoreError::invalid("say why: a reason is required for every resolution").into());
-        }
+    pub fn resolve(&self, check_id: i64, staff: (&str, Role), request: &ResolveRequest) -> Result<Decision> {
+        let ResolveRequest { approve, reason, ref note, ref ticket, overriding } = *request;
         if overriding && staff.1 != Role::Supervisor {
             return Err(CoreError::Refused { kind: Kind::Forbidden, reason: "only a supervisor may override a refusal".into() }.into());
         }
-        let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
+        let ticket = ticket.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let (lane, decision) = self.watched((|| -> Result<(String, Decision)> {
             let store = self.store();
             let lane =
                 store.manual_check(check_id)?.map(|c| c.lane).ok_or_else(|| CoreError::not_found(format!("no manual check {check_id}")))?;
-            let resolution = Resolution { approve, staff: staff.0, note, ticket, overriding };
+            let resolution = Resolution { approve, staff: staff.0, reason, note: note.as_deref(), ticket, overriding };
             Ok((lane.clone(), boarding::resolve(&store, check_id, &self.scope(&lane), &resolution, unix_now())?))
         })())?;
         // The kiosk shows the resolution's own decision (the follower leaves resolutions to this).

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashSet;
 
-use super::{Intent, LaneScope, ManualReason, Outcome, TicketProblem, Unboardable};
+use super::{Intent, LaneScope, ManualReason, Outcome, StaffReason, TicketProblem, Unboardable};
 use crate::error::{Error, Kind, Result};
 use crate::manifest::keys::StationKeys;
 use crate::manifest::store::{BoardResult, ManualState, NewEvent, Store};
@@ -108,8 +108,11 @@ pub struct Resolution<'a> {
     pub approve: bool,
     /// The staff member's id (their own login).
     pub staff: &'a str,
-    /// Why, in their words: kept with the check (purged with the trip), never in the event log.
-    pub note: &'a str,
+    /// Why, from the fixed list: recorded in the event log.
+    pub reason: StaffReason,
+    /// Anything to add, in their own words: kept with the check (purged with the trip), never
+    /// in the event log.
+    pub note: Option<&'a str>,
     /// The passenger's ticket, for a check that had none (a face with no match).
     pub ticket: Option<&'a str>,
     /// A supervisor's explicit override of a wrong-gate or boarding-time refusal.
@@ -122,6 +125,7 @@ pub struct Resolution<'a> {
 /// its reason ([`Kind::Conflict`](crate::error::Kind)), nothing is written, and the check stays
 /// open for staff to retry (or a supervisor to override where that is allowed).
 pub fn resolve(store: &Store, check_id: i64, scope: &LaneScope, resolution: &Resolution<'_>, now: i64) -> Result<Decision> {
+    let note = resolution.reason.check_note(resolution.approve, resolution.note)?;
     let check = store.manual_check(check_id)?.ok_or_else(|| Error::not_found(format!("no manual check {check_id}")))?;
     if check.state != ManualState::Pending {
         let by = check.resolved_by.as_deref().unwrap_or("?");
@@ -157,11 +161,11 @@ pub fn resolve(store: &Store, check_id: i64, scope: &LaneScope, resolution: &Res
         outcome,
         method: Some(Method::Manual),
         staff: Some(resolution.staff),
-        detail: None,
+        detail: Some(resolution.reason.code()),
         check_id: Some(check_id),
         overrode: overrode.as_ref().map(Unboardable::code),
     };
-    store.resolve_manual_check(check_id, &event, resolution.note)?;
+    store.resolve_manual_check(check_id, &event, resolution.reason, note.as_deref())?;
     Ok(Decision {
         method: Some(Method::Manual),
         ticket: ticket_id.map(str::to_string),

@@ -22,10 +22,12 @@ mod apply;
 pub mod kiosk;
 mod outcome;
 mod place;
+mod staff_reason;
 
 pub use apply::{apply, lookup_id_card, lookup_ticket, resolve, Decision, Resolution};
 pub use outcome::Outcome;
 pub use place::{BoardingWindow, LaneScope, Place};
+pub use staff_reason::{StaffReason, MAX_NOTE_CHARS};
 
 use serde::Serialize;
 

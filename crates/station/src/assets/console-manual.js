@@ -1,17 +1,19 @@
 // @ts-check
 // The console's manual-check queue: each waiting passenger with the manifest ID photo and the
-// ticket, and a reason to approve or refuse with. Items are kept across refreshes (by id) so
-// that a reason being typed is not wiped when the queue changes.
+// ticket, and a reason from the fixed list (plus an optional note) to approve or refuse with.
+// Items are kept across refreshes (by id) so that a note being typed is not wiped when the
+// queue changes.
 
 import { api, messageOf } from './api.js';
 import { $, el, loadList, showError } from './dom.js';
-import { DOCUMENTS, OUTCOMES, REASONS, departure, since, words } from './console-words.js';
+import { APPROVE_REASONS, DOCUMENTS, OUTCOMES, REASONS, REFUSE_REASONS, STAFF_REASONS, departure, since, words } from './console-words.js';
 
 /** @typedef {import('../../../api/bindings/api').ManualItem} ManualItem */
 /** @typedef {import('../../../api/bindings/api').TicketView} TicketView */
 /** @typedef {import('../../../api/bindings/api').Trip} Trip */
 /** @typedef {import('../../../api/bindings/api').Decision} Decision */
 /** @typedef {import('../../../api/bindings/api').ResolveRequest} ResolveRequest */
+/** @typedef {import('../../../api/bindings/api').StaffReason} StaffReason */
 
 export function loadManual() {
   return loadList('/api/manual', renderManual, 'manual-error', '核验队列加载失败 Could not load the queue');
@@ -23,9 +25,10 @@ function renderManual(/** @type {ManualItem[]} */ checks) {
   for (const item of [...list.children]) {
     const id = /** @type {HTMLElement} */ (item).dataset.id || '';
     if (!wanted.has(id) && !item.classList.contains('busy')) {
-      // Resolved elsewhere (staff work every lane): say so, above all if a reason was typed.
-      const typed = /** @type {HTMLInputElement | null} */ (item.querySelector('input.reason'))?.value.trim();
-      if (typed) notice(`核验 #${id} 已由同事处理 Check #${id} was resolved by a colleague`);
+      // Resolved elsewhere (staff work every lane): say so, above all if a reason was chosen.
+      const chosen = /** @type {HTMLSelectElement | null} */ (item.querySelector('select.reason'))?.value;
+      const typed = /** @type {HTMLInputElement | null} */ (item.querySelector('input.note'))?.value.trim();
+      if (chosen || typed) notice(`核验 #${id} 已由同事处理 Check #${id} was resolved by a colleague`);
       item.remove();
     }
   }
@@ -90,8 +93,9 @@ function manualItem(/** @type {ManualItem} */ check) {
   }
   item.append(body);
 
-  const reason = el('input', { className: 'reason', type: 'text', required: true, placeholder: 'reason / 理由', 'aria-label': 'reason / 理由', maxlength: 200 });
-  const form = el('div', { className: 'manual-form' }, reason);
+  const reason = reasonChoice();
+  const note = el('input', { className: 'note', type: 'text', placeholder: '备注（可选）note (optional)', 'aria-label': '备注 note', maxlength: 500 });
+  const form = el('div', { className: 'manual-form' }, reason, note);
   /** @type {HTMLInputElement | null} */
   let ticketInput = null;
   if (!ticket) {
@@ -110,14 +114,32 @@ function manualItem(/** @type {ManualItem} */ check) {
   form.append(approve, refuse);
   item.append(form, error);
 
-  const inputs = { item, reason, ticket: ticketInput, override, error };
+  const inputs = { item, reason, note, ticket: ticketInput, override, error };
   approve.addEventListener('click', () => resolveCheck(check.id, inputs, true));
   refuse.addEventListener('click', () => resolveCheck(check.id, inputs, false));
-  reason.addEventListener('keydown', (e) => {
+  note.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') e.preventDefault(); // Enter must not decide by itself
   });
   tickWaiting(/** @type {HTMLElement} */ (item.querySelector('.waiting')));
   return item;
+}
+
+/** The reason list: approvals' reasons, then refusals', nothing chosen at first. */
+function reasonChoice() {
+  const select = el('select', { className: 'reason', required: true, 'aria-label': '理由 reason' });
+  select.append(el('option', { value: '', text: '— 选择理由 choose a reason —' }));
+  /** @type {[string, Set<StaffReason>][]} */
+  const groups = [
+    ['放行 Approve', APPROVE_REASONS],
+    ['拒绝 Refuse', REFUSE_REASONS],
+  ];
+  for (const [label, reasons] of groups) {
+    const group = el('optgroup', { label });
+    for (const code of reasons) if (code !== 'other') group.append(el('option', { value: code, text: STAFF_REASONS[code] }));
+    select.append(group);
+  }
+  select.append(el('option', { value: 'other', text: STAFF_REASONS.other }));
+  return select;
 }
 
 /**
@@ -159,22 +181,34 @@ export function tickManual() {
 }
 
 /**
- * Sends staff's decision on check `id`, with the reason typed (and the ticket, when the check
- * had none).
+ * Sends staff's decision on check `id`, with the reason chosen, the note typed (and the
+ * ticket, when the check had none).
  * @param {number} id
- * @param {{ item: HTMLElement, reason: HTMLInputElement, ticket: HTMLInputElement | null, override: HTMLInputElement, error: HTMLElement }} inputs
+ * @param {{ item: HTMLElement, reason: HTMLSelectElement, note: HTMLInputElement, ticket: HTMLInputElement | null, override: HTMLInputElement, error: HTMLElement }} inputs
  * @param {boolean} approve
  */
 async function resolveCheck(id, inputs, approve) {
   const { item, error } = inputs;
-  const reason = inputs.reason.value.trim();
+  const reason = /** @type {StaffReason | ''} */ (inputs.reason.value);
+  const note = inputs.note.value.trim();
   if (!reason) {
-    showError(error, '请填写理由 A reason is required');
+    showError(error, '请选择理由 Choose a reason');
     inputs.reason.focus();
+    return;
+  }
+  if (!(approve ? APPROVE_REASONS : REFUSE_REASONS).has(reason)) {
+    showError(error, approve ? '此理由不能用于放行 This reason is for a refusal' : '此理由不能用于拒绝 This reason is for an approval');
+    inputs.reason.focus();
+    return;
+  }
+  if (reason === 'other' && !note) {
+    showError(error, '选择“其他”时请填写备注 Add a note to say why');
+    inputs.note.focus();
     return;
   }
   /** @type {ResolveRequest} */
   const body = { approve, reason, override: approve && inputs.override.checked };
+  if (note) body.note = note;
   const ticket = inputs.ticket ? inputs.ticket.value.trim() : '';
   if (ticket) body.ticket = ticket;
 

@@ -12,6 +12,7 @@
 /** @typedef {import('../../../api/bindings/api').PassengerStatus} PassengerStatus */
 /** @typedef {import('../../../api/bindings/api').TripReportRow} TripReportRow */
 /** @typedef {import('../../../api/bindings/api').MonthDay} MonthDay */
+/** @typedef {import('../../../api/bindings/api').StaffReason} StaffReason */
 
 /** @type {Record<Outcome, string>} */
 export const OUTCOMES = {
@@ -54,6 +55,27 @@ export const REASONS = {
   wrong_bus: '越权：其他检票口 Override: another gate',
   not_yet_boarding: '越权：未到检票时间 Override: before boarding opened',
 };
+
+// Why staff approve or refuse, from the fixed list the log records (notes are extra).
+/** @type {Record<StaffReason, string>} */
+export const STAFF_REASONS = {
+  id_document_checked: '已人工核对证件 ID document checked by hand',
+  child_with_guardian: '儿童，已核对监护人证件 Child, guardian\'s ID checked',
+  foreign_document: '护照/通行证已人工核对 Passport or permit checked by hand',
+  face_check_declined: '乘客拒绝刷脸，已核对证件 Declined the face check, ID checked',
+  document_mismatch: '证件与乘客或车票不符 Document does not match',
+  no_document: '无有效证件 No valid document',
+  ticket_not_valid: '车票无效或非本班次 Ticket not valid for this bus',
+  passenger_left: '乘客已离开 Passenger left',
+  suspected_fraud: '疑似冒用或假脸 Suspected impostor or spoof',
+  other: '其他（请填写备注）Other (add a note)',
+};
+
+// The reasons that explain an approval; `other` explains either; the rest a refusal.
+/** @type {Set<StaffReason>} */
+export const APPROVE_REASONS = new Set(['id_document_checked', 'child_with_guardian', 'foreign_document', 'face_check_declined', 'other']);
+/** @type {Set<StaffReason>} */
+export const REFUSE_REASONS = new Set(['document_mismatch', 'no_document', 'ticket_not_valid', 'passenger_left', 'suspected_fraud', 'other']);
 
 /** @type {Record<PassengerStatus, string>} */
 export const STATUSES = {

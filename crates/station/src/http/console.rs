@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::callers::Staff;
-use super::{blocking, ApiError, ApiResult, Shared};
+use super::{blocking, ApiError, ApiResult, JsonBody, Shared};
 use boardcheck_api::{LaneView, ManualItem, PassengerQuery, ResolveRequest, RetentionStatus, TripView};
 use boardcheck_core::boarding::Decision;
 use boardcheck_core::manifest::store::Passenger;
@@ -36,12 +36,9 @@ pub async fn resolve(
     State(station): State<Shared>,
     Staff(session): Staff,
     Path(id): Path<i64>,
-    Json(body): Json<ResolveRequest>,
+    JsonBody(body): JsonBody<ResolveRequest>,
 ) -> ApiResult<Json<Decision>> {
-    let decision = blocking(&station, move |s| {
-        s.resolve(id, body.approve, (&session.staff, session.role), &body.reason, body.ticket.as_deref(), body.overriding)
-    })
-    .await??;
+    let decision = blocking(&station, move |s| s.resolve(id, (&session.staff, session.role), &body)).await??;
     Ok(Json(decision))
 }
 

@@ -9,7 +9,7 @@ use axum::Json;
 use tokio::sync::broadcast;
 
 use super::callers::LaneCaller;
-use super::{blocking, ApiResult, Shared};
+use super::{blocking, ApiResult, JsonBody, Shared};
 use crate::hub::HubEvent;
 use boardcheck_api::{DecisionAnswer, HealthReport, ObserveRequest, Results, ResultsQuery, StreamEvent, TicketRequest};
 
@@ -19,7 +19,7 @@ const RESULTS_WAIT: Duration = Duration::from_secs(20);
 pub async fn observe(
     State(station): State<Shared>,
     LaneCaller(lane): LaneCaller,
-    Json(body): Json<ObserveRequest>,
+    JsonBody(body): JsonBody<ObserveRequest>,
 ) -> ApiResult<Json<DecisionAnswer>> {
     tracing::debug!(lane, track = body.track, observations = body.observations.len(), "observation");
     let decision =
@@ -30,7 +30,7 @@ pub async fn observe(
 pub async fn ticket(
     State(station): State<Shared>,
     LaneCaller(lane): LaneCaller,
-    Json(body): Json<TicketRequest>,
+    JsonBody(body): JsonBody<TicketRequest>,
 ) -> ApiResult<Json<DecisionAnswer>> {
     let decision =
         blocking(&station, move |s| s.decide(&lane, &body.model, body.request_id.as_deref(), Some(&body.presented), &body.observations))
@@ -38,7 +38,7 @@ pub async fn ticket(
     Ok(Json(DecisionAnswer { decision }))
 }
 
-pub async fn health(State(station): State<Shared>, LaneCaller(lane): LaneCaller, Json(report): Json<HealthReport>) -> StatusCode {
+pub async fn health(State(station): State<Shared>, LaneCaller(lane): LaneCaller, JsonBody(report): JsonBody<HealthReport>) -> StatusCode {
     station.report_health(&lane, report);
     StatusCode::NO_CONTENT
 }

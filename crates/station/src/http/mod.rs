@@ -23,6 +23,7 @@ mod tls;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::{FromRequest, Request};
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -140,6 +141,22 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(ErrorAnswer { error: self.1 })).into_response()
+    }
+}
+
+/// A JSON request body whose rejection (not JSON, a missing field, a reason that is not a code
+/// on the list) is answered like every other error, `{"error": "…"}` with axum's status (400,
+/// 415, 422) and its words saying what was wrong.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(body)) => Ok(JsonBody(body)),
+            Err(rejection) => Err(ApiError::new(rejection.status(), rejection.body_text())),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::callers::{session_cookie, Staff, Supervisor, SESSION_COOKIE};
-use super::{blocking, ApiError, Shared};
+use super::{blocking, ApiError, JsonBody, Shared};
 use crate::auth::{Refusal, Session, HASH_QUEUE_WAIT};
 use boardcheck_api::{LoginRequest, StaffSession};
 
@@ -25,7 +25,11 @@ fn answer(session: &Session) -> Json<StaffSession> {
 
 /// Checks a login under the throttle (see [`crate::auth`]): the attempt is reserved before its
 /// hash, the hash waits for a turn, and an unknown id costs the same hash as a known one.
-pub async fn login(State(station): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Json(body): Json<LoginRequest>) -> Response {
+pub async fn login(
+    State(station): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> Response {
     let attempt = match station.throttle.begin(&body.staff, peer.ip()) {
         Ok(attempt) => attempt,
         Err(refusal) => return refused(refusal),

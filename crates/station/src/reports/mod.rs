@@ -159,7 +159,7 @@ pub use recent::Recent;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Resolution};
+    use boardcheck_core::boarding::{self, BoardingWindow, Intent, LaneScope, ManualReason, Resolution, StaffReason};
     use boardcheck_core::manifest::keys::StationKeys;
     use boardcheck_core::manifest::store::NewEvent;
     use boardcheck_core::manifest::{DocumentType, Method, NewTicket, Trip};
@@ -204,7 +204,8 @@ mod tests {
         let intent = Intent::Manual { reason, ticket_id: ticket.map(str::to_string) };
         let check = boarding::apply(store, lane, &intent, at - 60).expect("opens").and_then(|d| d.manual_check).expect("a check");
         let scope = LaneScope { gate: Some("3".into()), trips: vec![], window: BoardingWindow::minutes(60, 30) };
-        let resolution = Resolution { approve, staff, note: "documents seen", ticket: None, overriding: false };
+        let reason = if approve { StaffReason::IdDocumentChecked } else { StaffReason::DocumentMismatch };
+        let resolution = Resolution { approve, staff, reason, note: Some("documents seen"), ticket: None, overriding: false };
         boarding::resolve(store, check, &scope, &resolution, at).expect("resolves");
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::boarding::{board_in, BoardResult, Boarding};
 use super::events::{insert_event, NewEvent};
 use super::{clash, missing, rule, Fail, OrDb, Store};
-use crate::boarding::Outcome;
+use crate::boarding::{Outcome, StaffReason};
 use crate::error::{Kind, Result};
 use crate::manifest::Method;
 
@@ -32,8 +32,10 @@ pub struct ManualCheck {
     pub state: ManualState,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<i64>,
-    /// Staff's note (purged with the trip).
-    pub resolution: Option<String>,
+    /// Why staff resolved it as they did.
+    pub resolution: Option<StaffReason>,
+    /// Staff's note in their own words (purged with the trip).
+    pub note: Option<String>,
     /// The refusal a supervisor overrode to approve it.
     pub overrode: Option<String>,
 }
@@ -68,11 +70,12 @@ impl Store {
     }
 
     /// Resolves pending check `id` as `event` says (`manual_approved` or `manual_refused`, by
-    /// its staff member, about its ticket and trip), keeping staff's `note` with the check.
+    /// its staff member, about its ticket and trip) for `reason`, keeping staff's `note` with
+    /// the check.
     /// An approval boards the event's ticket through the same guarded update as a lane, in the
     /// same transaction: unless it boards now, nothing is written and the check stays pending
     /// (a conflict: resolved meanwhile, or the ticket boarded or refunded meanwhile).
-    pub fn resolve_manual_check(&self, id: i64, event: &NewEvent<'_>, note: &str) -> Result<()> {
+    pub fn resolve_manual_check(&self, id: i64, event: &NewEvent<'_>, reason: StaffReason, note: Option<&str>) -> Result<()> {
         let approved = event.outcome == Outcome::ManualApproved;
         if !approved && event.outcome != Outcome::ManualRefused {
             return Err(self.error(Fail::Rule(Kind::Invalid, format!("'{}' does not resolve a manual check", event.outcome))));
@@ -85,10 +88,10 @@ impl Store {
             }
             let state = if approved { ManualState::Approved } else { ManualState::Refused };
             tx.execute(
-                "UPDATE manual_checks SET state = ?2, resolved_by = ?3, resolved_at = ?4, resolution = ?5, ticket_id = ?6,
-                        trip_id = ?7, overrode = ?8
+                "UPDATE manual_checks SET state = ?2, resolved_by = ?3, resolved_at = ?4, resolution = ?5, note = ?6,
+                        ticket_id = ?7, trip_id = ?8, overrode = ?9
                  WHERE id = ?1",
-                params![id, state, event.staff, event.at, note, event.ticket_id, event.trip_id, event.overrode],
+                params![id, state, event.staff, event.at, reason, note, event.ticket_id, event.trip_id, event.overrode],
             )?;
             insert_event(tx, &NewEvent { check_id: Some(id), ..*event })?;
             if approved {
@@ -112,7 +115,8 @@ impl Store {
 }
 
 /// Manual-check columns in [`manual_row`]'s order.
-const MANUAL_COLUMNS: &str = "id, created_at, lane, trip_id, ticket_id, reason, state, resolved_by, resolved_at, resolution, overrode";
+const MANUAL_COLUMNS: &str =
+    "id, created_at, lane, trip_id, ticket_id, reason, state, resolved_by, resolved_at, resolution, note, overrode";
 
 fn manual_check_in(conn: &Connection, id: i64) -> rusqlite::Result<Option<ManualCheck>> {
     conn.query_row(&format!("SELECT {MANUAL_COLUMNS} FROM manual_checks WHERE id = ?1"), [id], manual_row).optional()
@@ -130,6 +134,7 @@ fn manual_row(r: &Row<'_>) -> rusqlite::Result<ManualCheck> {
         resolved_by: r.get(7)?,
         resolved_at: r.get(8)?,
         resolution: r.get(9)?,
-        overrode: r.get(10)?,
+        note: r.get(10)?,
+        overrode: r.get(11)?,
     })
 }

@@ -42,8 +42,8 @@ impl Store {
                      WHERE trip_id = ?1",
                     params![trip, now],
                 )?;
-                // Staff's own words about a check go with the trip; the codes stay in the log.
-                tx.execute("UPDATE manual_checks SET resolution = NULL WHERE trip_id = ?1", [trip])?;
+                // Staff's own words about a check go with the trip; the codes stay.
+                tx.execute("UPDATE manual_checks SET note = NULL WHERE trip_id = ?1", [trip])?;
                 tx.execute("UPDATE trips SET state = 'purged' WHERE id = ?1", [trip])?;
             }
             Ok(PurgeSummary { trips: trips.len(), tickets })

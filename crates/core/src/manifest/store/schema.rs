@@ -157,6 +157,13 @@ DROP INDEX events_trip;
 CREATE INDEX events_trip_outcome ON events (trip_id, outcome, method);
 CREATE INDEX events_outcome_at ON events (outcome, at);
 "#,
+    r#"
+-- Staff resolve a check for a reason from a fixed list (its code, kept here and in the log)
+-- and may add a note in their own words, which is purged with the trip: the free text the
+-- column `resolution` held until now is such a note.
+ALTER TABLE manual_checks RENAME COLUMN resolution TO note;
+ALTER TABLE manual_checks ADD COLUMN resolution TEXT;
+"#,
 ];
 
 /// The schema version this build creates and understands.
@@ -266,6 +273,26 @@ mod tests {
         let trips: Vec<Option<String>> = store.events_since(0).expect("reads").into_iter().map(|e| e.trip_id).collect();
         assert_eq!(trips, [Some("G1".to_string()), None]);
         assert!(store.conn.execute("UPDATE events SET lane = 'x'", []).is_err(), "still append-only");
+    }
+
+    #[test]
+    fn a_version_5_free_text_resolution_becomes_a_purgeable_note_without_a_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        let v5 = Connection::open(&path).expect("creates");
+        for step in &MIGRATIONS[..5] {
+            v5.execute_batch(step).expect("an old version");
+        }
+        v5.execute_batch(
+            "PRAGMA user_version = 5;
+             INSERT INTO manual_checks (created_at, lane, reason, state, resolved_by, resolved_at, resolution)
+             VALUES (1, 'lane-1', 'no_match', 'approved', 'wang', 2, 'Li Lei 11010519491231002X seen');",
+        )
+        .expect("a resolved check");
+        drop(v5);
+        let store = Store::open(&path).expect("migrates");
+        let check = store.manual_check(1).expect("reads").expect("kept");
+        assert_eq!((check.resolution, check.note.as_deref()), (None, Some("Li Lei 11010519491231002X seen")));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::ToSql;
 
 use super::{ManualState, PassengerStatus};
-use crate::boarding::Outcome;
+use crate::boarding::{Outcome, StaffReason};
 use crate::manifest::{DocumentType, Method, Role, TicketState};
 
 /// Stores an enum as its snake_case word; an unknown word read back is an error that says so.
@@ -67,6 +67,22 @@ impl FromSql for Outcome {
             .into_iter()
             .find(|o| o.word() == word)
             .ok_or_else(|| FromSqlError::Other(format!("unknown outcome '{word}' in the database (written by a newer boardcheck?)").into()))
+    }
+}
+
+// Staff reasons have their codes already (`StaffReason::code`): stored as those.
+impl ToSql for StaffReason {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.code()))
+    }
+}
+
+impl FromSql for StaffReason {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let code = value.as_str()?;
+        StaffReason::ALL.into_iter().find(|r| r.code() == code).ok_or_else(|| {
+            FromSqlError::Other(format!("unknown staff reason '{code}' in the database (written by a newer boardcheck?)").into())
+        })
     }
 }
 
