@@ -73,9 +73,11 @@ fn a_manual_check_appears_live_and_an_approval_reaches_the_lane_card_the_board_a
     browser.switch_to(&kiosk_tab);
     browser.goto(&format!("{}/kiosk/lane-1", station.url));
     browser.wait_for("#kiosk-conn[data-state=\"live\"]", SHORT);
-    assert_eq!(browser.attribute(&browser.find("#kiosk"), "data-state").as_deref(), Some("idle"));
+    // No lane has reported yet: the display sends passengers to the staffed lane instead of
+    // inviting them to a camera that decides nothing.
+    assert_eq!(browser.attribute(&browser.find("#kiosk"), "data-state").as_deref(), Some("closed"));
     browser.execute(RECORD_KIOSK, &[]);
-    browser.shot("01-kiosk-idle");
+    browser.shot("01-kiosk-closed");
 
     // Log in as a staff member through the login page.
     browser.switch_to(&console_tab);
@@ -146,7 +148,7 @@ fn a_manual_check_appears_live_and_an_approval_reaches_the_lane_card_the_board_a
         let see_staff = states.iter().position(|(s, _)| s == "see_staff").expect("see staff shown");
         let pass = states.iter().rposition(|(s, _)| s == "pass").expect("pass shown");
         assert!(see_staff < pass, "the kiosk showed pass before see staff: {states:?}");
-        assert_eq!(states[pass].1, "Please board", "the kiosk's pass message");
+        assert_eq!(states[pass].1, "Seat 02: please board", "a staff approval is addressed to its passenger");
         if browser.attribute(&browser.find("#kiosk"), "data-state").as_deref() == Some("pass") {
             browser.shot("07-kiosk-pass");
         } else {
@@ -173,6 +175,16 @@ fn a_manual_check_appears_live_and_an_approval_reaches_the_lane_card_the_board_a
 
         let output = lane.join().expect("the lane thread");
         assert!(output.status.success(), "the lane failed: {}", String::from_utf8_lossy(&output.stderr));
+
+        // The lane has stopped: once it has been silent for a while its display closes, by
+        // itself, without a reload.
+        browser.switch_to(&kiosk_tab);
+        browser.wait_until("the kiosk of the stopped lane to close", Duration::from_secs(30), |b| {
+            (b.attribute(&b.find("#kiosk"), "data-state").as_deref() == Some("closed")).then_some(())
+        });
+        browser.wait_for_text("#message-en", "Lane closed", SHORT);
+        browser.shot("10-kiosk-closed-after-the-lane-stopped");
+        browser.switch_to(&console_tab);
 
         // What the database recorded: one boarding, by li, and the audit with the reason.
         let store = Store::open(&station.db()).expect("the station database");

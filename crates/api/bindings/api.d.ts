@@ -78,7 +78,7 @@ export type KioskEvent = { "event": "kiosk", "data": KioskState };
 /**
  * What the display shows.
  */
-export type KioskMode = "idle" | "pass" | "see_staff";
+export type KioskMode = "idle" | "pass" | "see_staff" | "closed";
 
 /**
  * What a lane's kiosk display shows now.

@@ -16,8 +16,9 @@ use boardcheck_core::manifest::Trip;
 
 /// Decisions kept per lane for the console's lane cards.
 const LAST_DECISIONS: usize = 10;
-/// A lane not heard from for this long shows as unknown.
-const LANE_SILENT: i64 = 30;
+/// A lane not heard from for this long (seconds; it reports every 2 s) shows as unknown, and
+/// its kiosk as closed.
+const LANE_SILENT: i64 = 10;
 
 /// Every lane of `station.toml`, by name.
 pub struct Lanes(HashMap<String, Lane>);
@@ -96,8 +97,13 @@ impl Lanes {
         views
     }
 
-    pub fn kiosk(&self, lane: &str) -> Option<KioskState> {
-        self.0.get(lane).map(|l| lock(&l.live).kiosk.clone())
+    /// What `lane`'s kiosk shows at `now`: its last answer for a few seconds, then the idle
+    /// prompt, or the closed screen while the lane cannot decide (its camera down, or no
+    /// report for [`LANE_SILENT`] seconds, or none yet). `None` for an unknown lane.
+    pub fn kiosk(&self, lane: &str, now: i64) -> Option<KioskState> {
+        let live = lock(&self.0.get(lane)?.live);
+        let up = health_of(live.health.as_ref(), now).camera == CameraStatus::Up;
+        Some(live.kiosk.at(now, up))
     }
 
     /// Sets what `lane`'s kiosk shows; false for an unknown lane.
@@ -159,4 +165,46 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     }
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| Error::io(path, e))?;
     writeln!(file, "{text}").map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boardcheck_api::{Camera, KioskMode};
+    use boardcheck_core::boarding::kiosk::KioskView;
+
+    fn lanes(dir: &Path) -> Lanes {
+        let entry = LaneEntry { name: "lane-1".into(), gate: Some("3".into()), trips: vec![], token_file: dir.join("lane-1.token") };
+        Lanes::open(&[entry], 0).expect("opens")
+    }
+
+    fn report(camera: Camera) -> HealthReport {
+        HealthReport { camera, fps: 15.0, frames: 30, dropped: None, samples: vec![] }
+    }
+
+    #[test]
+    fn a_kiosk_is_closed_until_its_lane_reports_a_camera_up_and_again_when_it_goes_down_or_silent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lanes = lanes(dir.path());
+        let mode = |now| lanes.kiosk("lane-1", now).expect("a lane").state;
+        assert_eq!(mode(1), KioskMode::Closed, "never heard from: it cannot decide");
+        lanes.report_health("lane-1", report(Camera::Up), 2);
+        assert_eq!(mode(3), KioskMode::Idle);
+        assert_eq!(mode(2 + LANE_SILENT + 1), KioskMode::Closed, "silent");
+        lanes.report_health("lane-1", report(Camera::Down), 20);
+        assert_eq!(mode(21), KioskMode::Closed, "camera down");
+        assert!(lanes.kiosk("lane-9", 21).is_none());
+    }
+
+    #[test]
+    fn a_kiosk_that_connects_after_an_answer_expired_shows_the_prompt_not_the_old_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lanes = lanes(dir.path());
+        lanes.report_health("lane-1", report(Camera::Up), 100);
+        let view = KioskView { pass: true, zh: "请通行".into(), en: "Please board".into() };
+        lanes.show("lane-1", KioskState::showing(&view, 100));
+        assert_eq!(lanes.kiosk("lane-1", 101).expect("a lane").state, KioskMode::Pass);
+        lanes.report_health("lane-1", report(Camera::Up), 160);
+        assert_eq!(lanes.kiosk("lane-1", 165).expect("a lane").state, KioskMode::Idle, "65 s later: no pass for whoever stands there");
+    }
 }

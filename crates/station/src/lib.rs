@@ -26,8 +26,11 @@
 //!
 //! Public: `GET /` (console page), `GET /login`, `GET /static/{file}`, `GET /kiosk/{lane}`
 //! (kiosk page), `GET /kiosk/{lane}/events` (SSE, event `kiosk`, data a KioskState
-//! `{"state":"idle"|"pass"|"see_staff","zh":…,"en":…,"at":unix}` — never a score, never a
-//! name), `GET /metrics` (Prometheus text), `GET /healthz`.
+//! `{"state":"idle"|"pass"|"see_staff"|"closed","zh":…,"en":…,"at":unix}` — never a score,
+//! never a name; an answer shows for 8 s, a display that connects later sees the prompt; the
+//! lane is `closed` while its camera is down or it has not reported for 10 s or ever; a staff
+//! approval is addressed to its passenger by seat), `GET /metrics` (Prometheus text),
+//! `GET /healthz`.
 //!
 //! Staff API: a session cookie (`boardcheck_session`, HttpOnly, SameSite=Strict) from
 //! `POST /api/login`; every state change also carries the session's CSRF token in the

@@ -292,8 +292,9 @@ impl Station {
         Ok(self.lanes.views(&station, unix_now()))
     }
 
+    /// What `lane`'s kiosk shows now; `None` for an unknown lane.
     pub fn kiosk(&self, lane: &str) -> Option<KioskState> {
-        self.lanes.kiosk(lane)
+        self.lanes.kiosk(lane, unix_now())
     }
 
     /// Staff resolutions of `lane`'s manual checks after number `after`, and the last number.
@@ -346,15 +347,26 @@ impl Station {
             return Err(CoreError::Refused { kind: Kind::Forbidden, reason: "only a supervisor may override a refusal".into() }.into());
         }
         let ticket = ticket.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let (lane, decision) = self.watched((|| -> Result<(String, Decision)> {
+        let (lane, decision, seat) = self.watched((|| -> Result<(String, Decision, Option<String>)> {
             let store = self.store();
             let lane =
                 store.manual_check(check_id)?.map(|c| c.lane).ok_or_else(|| CoreError::not_found(format!("no manual check {check_id}")))?;
             let resolution = Resolution { approve, staff: staff.0, reason, note: note.as_deref(), ticket, overriding };
-            Ok((lane.clone(), boarding::resolve(&store, check_id, &self.scope(&lane), &resolution, unix_now())?))
+            let decision = boarding::resolve(&store, check_id, &self.scope(&lane), &resolution, unix_now())?;
+            let seat = match decision.ticket.as_deref() {
+                Some(ticket) if decision.outcome.passes() => store.ticket(ticket)?.map(|t| t.seat),
+                _ => None,
+            };
+            Ok((lane.clone(), decision, seat))
         })())?;
-        // The kiosk shows the resolution's own decision (the follower leaves resolutions to this).
-        let kiosk = KioskState::showing(&kiosk::view(&decision), unix_now());
+        // The kiosk shows the resolution's own decision (the follower leaves resolutions to this),
+        // an approval addressed to its passenger by seat.
+        let view = kiosk::view(&decision);
+        let view = match seat.as_deref() {
+            Some(seat) => kiosk::addressed_to_seat(view, seat),
+            None => view,
+        };
+        let kiosk = KioskState::showing(&view, unix_now());
         if self.lanes.show(&lane, kiosk.clone()) {
             self.hub.send(HubEvent::Kiosk { lane: lane.clone(), kiosk });
         }

@@ -38,6 +38,15 @@ pub fn view(decision: &Decision) -> KioskView {
     KioskView { pass: decision.outcome.passes(), zh, en }
 }
 
+/// A staff approval's message, addressed to the passenger at the desk by their seat: the one
+/// in front of the camera meanwhile may be someone else, who must not take it as theirs.
+pub fn addressed_to_seat(view: KioskView, seat: &str) -> KioskView {
+    if !view.pass {
+        return view;
+    }
+    KioskView { pass: true, zh: format!("{seat} 号座位乘客请通行"), en: format!("Seat {seat}: please board") }
+}
+
 /// `HH:MM` of unix time `at` in the kiosk machine's time zone (the station's).
 fn local_time(at: i64) -> Option<String> {
     let zoned = jiff::Timestamp::from_second(at).ok()?.to_zoned_datetime(jiff::tz::TimeZone::system());
