@@ -67,8 +67,7 @@ pub fn run(args: LaneArgs) -> anyhow::Result<ExitCode> {
     }
     let report = match &config.service_url {
         Some(url) => {
-            let token_file = config.token_file.as_deref().context("token_file")?;
-            let token = std::fs::read_to_string(token_file).with_context(|| format!("reading the lane token {}", token_file.display()))?;
+            let token = config.token()?.context("token_file")?;
             let mut client = ServiceClient::new(url, &token, engine.embedder_id());
             if let Some(ca_file) = &config.ca_file {
                 client = client.pinned(ca_file)?;

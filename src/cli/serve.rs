@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use zeroize::Zeroizing;
 
 use boardcheck_core::clock::unix_now;
 use boardcheck_core::manifest::store::Store;
@@ -98,14 +99,16 @@ fn open_store(config: &std::path::Path) -> anyhow::Result<Store> {
 }
 
 /// The password, never from the command line (shell history, the process list): typed at a
-/// terminal without echo, or one line piped into standard input (scripts, tests).
-fn read_password() -> anyhow::Result<String> {
+/// terminal without echo, or one line piped into standard input (scripts, tests). Wiped from
+/// memory when dropped.
+fn read_password() -> anyhow::Result<Zeroizing<String>> {
     let password = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        rpassword::prompt_password("password: ").context("reading the password from the terminal")?
+        Zeroizing::new(rpassword::prompt_password("password: ").context("reading the password from the terminal")?)
     } else {
-        let mut line = String::new();
+        // Room enough that reading never moves the line (leaving a copy behind).
+        let mut line = Zeroizing::new(String::with_capacity(1024));
         std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
-        line.trim_end_matches(['\r', '\n']).to_string()
+        Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string())
     };
     if password.is_empty() {
         bail!("no password given (type it at the prompt, or pipe one line into standard input)");

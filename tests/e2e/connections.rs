@@ -96,7 +96,95 @@ fn idle_connections_beyond_the_cap_do_not_keep_healthz_from_answering() {
     }
     assert!(answered, "/healthz answers within {:?} with {} idle connections open", HEADER_TIMEOUT + MARGIN, idle.len());
     eprintln!("/healthz answered after {:?} with {} idle connections open", started.elapsed(), idle.len());
+    // The operator sees the cap being hit.
+    let refused = metric(&station, "boardcheck_connections_refused_total").expect("refusals are counted");
+    assert!(refused >= 1.0, "{refused} connections counted as refused at a cap of 32 with {} opened", idle.len());
+    eprintln!("/metrics: {refused} connections refused at the cap");
     drop(idle);
+}
+
+/// A value of the service's `/metrics`, read over a connection of its own.
+fn metric(station: &TestStation, name: &str) -> Option<f64> {
+    let text = station.agent().get(&format!("{}/metrics", station.url)).call().ok()?.body_mut().read_to_string().ok()?;
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The write timeout the next test gives the service.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[test]
+fn a_client_that_never_reads_its_answers_is_closed_after_the_write_timeout() {
+    // A header timeout far beyond the write timeout, so only the write timeout can close it.
+    let station = TestStation::start_with(&Options { settings: "header_timeout_s = 30\nwrite_timeout_s = 2", ..Options::default() });
+    let address: std::net::SocketAddr = station.url.trim_start_matches("http://").parse().expect("an address");
+    // A small receive buffer, so the answers pile up at the service rather than in this socket.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket.connect(&address.into()).expect("connects");
+    let mut stalled: TcpStream = socket.into();
+    // 1000 pipelined requests (50 kB, which the buffers take) for the 12 kB stylesheet: 12 MB of
+    // answers, more than the kernel's buffers hold, and never read.
+    let requests = "GET /static/console.css HTTP/1.1\r\nHost: station\r\n\r\n".repeat(1000);
+    stalled.write_all(requests.as_bytes()).expect("sends the requests");
+    let sent = Instant::now();
+
+    // Open: the stalled connection and the one asking.
+    let mut open = metric(&station, "boardcheck_connections_open").expect("open connections are counted");
+    assert!(open >= 2.0, "the stalled connection is open at first: {open}");
+    let deadline = sent + WRITE_TIMEOUT + MARGIN;
+    while open > 1.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        open = metric(&station, "boardcheck_connections_open").expect("answers");
+    }
+    let closed = sent.elapsed();
+    assert_eq!(open, 1.0, "the stalled connection is closed within {:?} of its requests", WRITE_TIMEOUT + MARGIN);
+    assert!(closed >= WRITE_TIMEOUT - Duration::from_millis(200), "not before the write timeout: {closed:?}");
+    eprintln!("a client that never read its answers was closed after {closed:?} (write timeout {WRITE_TIMEOUT:?})");
+    // The client sees it too: what was on its way, then the end.
+    assert!(closed_after(&mut stalled, Instant::now()).is_some(), "the client sees its connection closed");
+    let health = station.agent().get(&format!("{}/healthz", station.url)).call().expect("answers").body_mut().read_to_string();
+    assert_eq!(health.expect("text"), "ok");
+}
+
+/// `boardcheck serve` on the station folder `dir`, until it exits by itself (or a minute has
+/// passed: `None`); its standard error.
+fn serve_once(dir: &std::path::Path) -> (Option<std::process::ExitStatus>, String) {
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_boardcheck"))
+        .args(["serve", "--config", &dir.join("station.toml").to_string_lossy()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut exited = None;
+    while exited.is_none() && Instant::now() < deadline {
+        exited = serve.try_wait().expect("waits");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if exited.is_none() {
+        let _ = serve.kill();
+    }
+    let output = serve.wait_with_output().expect("ends");
+    (exited, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn a_lane_token_or_tls_key_others_may_read_stops_the_service_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut station = TestStation::start_with(&Options { tls: true, ..Options::default() });
+    station.stop();
+    let dir = station.dir.path().to_path_buf();
+    for (file, what) in [("lane-1.token", "lane token"), ("key.pem", "TLS private key")] {
+        let path = dir.join(file);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let (exited, stderr) = serve_once(&dir);
+        assert!(exited.is_some_and(|status| !status.success()), "the service refuses to start with {file} at 0644: {stderr}");
+        assert!(stderr.contains(file) && stderr.contains(what) && stderr.contains("chmod 600"), "{stderr}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    station.restart();
+    let health = station.agent().get(&format!("{}/healthz", station.url)).call().expect("answers").body_mut().read_to_string();
+    assert_eq!(health.expect("text"), "ok", "with both at 0600 it starts");
 }
 
 #[test]

@@ -185,6 +185,8 @@ fn keys_from_a_toml_list() {
     );
     let path = a.dir.path().join("issuers.toml");
     std::fs::write(&path, toml).expect("writes");
+    // It holds a pepper: a secret file, refused unless only its owner may read it.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
     let keys = IssuerKeys::load(&path).expect("loads");
     assert!(check(&a.token(), &keys, NOON).is_ok());
     assert!(check(&b.token(), &keys, NOON).is_ok());

@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use boardcheck_core::boarding::{BoardingWindow, LaneScope, Policy};
+use boardcheck_core::manifest::keys::read_secret;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -106,6 +108,12 @@ impl LaneConfig {
         }
     }
 
+    /// The lane's token for the service, read from `token_file` (a file group and others may
+    /// not read, as the station makes it); wiped from memory when dropped.
+    pub fn token(&self) -> Result<Option<Zeroizing<String>>> {
+        Ok(self.token_file.as_deref().map(|path| read_secret(path, "lane token")).transpose()?)
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut config: LaneConfig =
@@ -182,5 +190,21 @@ mod tests {
         assert!(config.ca_file.is_some_and(|c| c.ends_with("station-ca.pem") && c.is_absolute()));
         let plain = load("service_url = \"http://10.0.0.2:8700\"\ntoken_file = \"t\"\nca_file = \"ca.pem\"\n").expect_err("refused");
         assert!(plain.to_string().contains("https://"), "{plain}");
+    }
+
+    #[test]
+    fn a_token_file_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (config_path, token_path) = (dir.path().join("lane.toml"), dir.path().join("lane.token"));
+        std::fs::write(&config_path, "service_url = \"http://127.0.0.1:8700\"\ntoken_file = \"lane.token\"\n").expect("writes");
+        std::fs::write(&token_path, format!("{}\n", "ab".repeat(32))).expect("writes");
+        let config = LaneConfig::load(&config_path).expect("loads");
+        std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = config.token().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("lane.token") && err.contains("lane token") && err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let token = config.token().expect("read").expect("a token file");
+        assert_eq!(token.as_str(), "ab".repeat(32), "read without its line end");
     }
 }

@@ -30,6 +30,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::lock;
@@ -72,11 +73,11 @@ fn verify_password(stored: &str, password: &str) -> bool {
     verify_in(stored, password, &mut Vec::new())
 }
 
-/// A fresh random token: 32 bytes, hex.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+/// A fresh random token: 32 bytes, hex; wiped from memory when dropped, as its bytes are.
+pub fn random_token() -> Zeroizing<String> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(&mut bytes[..]);
+    Zeroizing::new(hex::encode(&bytes[..]))
 }
 
 /// Tokens are compared through their SHA-256, so the comparison time says nothing about the
@@ -85,14 +86,15 @@ pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// A logged-in staff member. The CSRF token is derived from the cookie, so it needs no storage
-/// and is left out of `Debug` (a logged session must not hand out the token).
+/// A logged-in staff member. The CSRF token is derived from the cookie, so it needs no storage;
+/// it is left out of `Debug` (a logged session must not hand out the token) and wiped from
+/// memory when the session is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     pub staff: String,
     pub role: Role,
     /// Sent back in `X-CSRF-Token` with every state change.
-    pub csrf: String,
+    pub csrf: Zeroizing<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -103,8 +105,12 @@ impl std::fmt::Debug for Session {
 
 /// The CSRF token of the session with this cookie: a page that cannot read the (HttpOnly)
 /// cookie cannot compute it.
-fn csrf_for(cookie: &str) -> String {
-    hex::encode(Sha256::digest(format!("boardcheck csrf\0{cookie}").as_bytes()))
+fn csrf_for(cookie: &str) -> Zeroizing<String> {
+    let mut hasher = Sha256::new();
+    for part in [b"boardcheck csrf\0".as_slice(), cookie.as_bytes()] {
+        hasher.update(part);
+    }
+    Zeroizing::new(hex::encode(hasher.finalize()))
 }
 
 /// Staff accounts' logins and sessions, kept in the database by the digest of the cookie value: they survive a
@@ -126,7 +132,7 @@ impl Sessions {
     }
 
     /// Starts a session; returns the cookie value and the session.
-    pub fn start(&self, staff: &str, role: Role) -> Result<(String, Session)> {
+    pub fn start(&self, staff: &str, role: Role) -> Result<(Zeroizing<String>, Session)> {
         let cookie = random_token();
         let now = unix_now();
         let expires = now.saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX));
@@ -424,7 +430,21 @@ mod tests {
     fn a_session_in_debug_output_shows_no_csrf_token() {
         let session = Session { staff: "li".into(), role: Role::Staff, csrf: csrf_for("cookie") };
         let shown = format!("{session:?}");
-        assert!(shown.contains("li") && !shown.contains(&session.csrf), "{shown}");
+        assert!(shown.contains("li") && !shown.contains(session.csrf.as_str()), "{shown}");
+    }
+
+    #[test]
+    fn cookies_csrf_tokens_and_lane_tokens_are_wiped_on_drop() {
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("opens");
+        store.add_staff("li", &hash_password("li-password").expect("hashes"), Role::Staff, 0).expect("adds");
+        let (cookie, session) = Sessions::new(store, Duration::from_secs(60)).start("li", Role::Staff).expect("starts");
+        wiped_on_drop(&cookie);
+        wiped_on_drop(&session.csrf);
+        wiped_on_drop(&random_token());
+        // Derived as before: the page's copy of the token still matches.
+        assert_eq!(session.csrf.as_str(), hex::encode(Sha256::digest(format!("boardcheck csrf\0{}", cookie.as_str()))));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct StationConfig {
     /// console's event streams and the lanes' long poll for staff results are long by design
     /// and exempt.
     pub request_timeout_s: u64,
+    /// A write to a client that makes no progress for this many seconds (the client stopped
+    /// reading its answers) fails and the connection is closed, event streams included.
+    pub write_timeout_s: u64,
     /// At most this many open connections; a connection beyond them is closed at once, so a
     /// flood of idle sockets cannot use up the process's file descriptors. Keep it well under
     /// `ulimit -n`.
@@ -90,6 +93,7 @@ impl Default for StationConfig {
             allow_plain_http: false,
             header_timeout_s: 10,
             request_timeout_s: 60,
+            write_timeout_s: 30,
             max_connections: 256,
             db: PathBuf::from("station.db"),
             key: None,
@@ -153,7 +157,12 @@ impl StationConfig {
                 self.listen
             ));
         }
-        for (key, value) in [("header_timeout_s", self.header_timeout_s), ("request_timeout_s", self.request_timeout_s)] {
+        let timeouts = [
+            ("header_timeout_s", self.header_timeout_s),
+            ("request_timeout_s", self.request_timeout_s),
+            ("write_timeout_s", self.write_timeout_s),
+        ];
+        for (key, value) in timeouts {
             if value == 0 {
                 return Err(format!("`{key}` must be at least 1"));
             }
@@ -217,6 +226,9 @@ mod tests {
         assert!(tls.secure_cookies, "cookies over TLS are Secure");
         let half = load("tls_cert = \"cert.pem\"\n").expect_err("refused").to_string();
         assert!(half.contains("tls_key"), "{half}");
+        let never = load("write_timeout_s = 0\n").expect_err("refused").to_string();
+        assert!(never.contains("write_timeout_s"), "{never}");
+        assert_eq!(load("").expect("loads").write_timeout_s, 30);
         let closed = load("max_connections = 0\n").expect_err("refused").to_string();
         assert!(closed.contains("max_connections"), "{closed}");
     }

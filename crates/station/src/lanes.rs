@@ -6,12 +6,15 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 
+use zeroize::Zeroizing;
+
 use crate::auth;
 use crate::config::LaneEntry;
 use crate::error::{Error, Result};
 use crate::lock;
 use boardcheck_api::{CameraStatus, Health, HealthReport, KioskState, LaneEvent, LaneView};
 use boardcheck_core::boarding::{BoardingWindow, LaneScope};
+use boardcheck_core::manifest::keys::read_secret;
 use boardcheck_core::manifest::Trip;
 
 /// Decisions kept per lane for the console's lane cards.
@@ -140,21 +143,20 @@ fn health_of(report: Option<&(HealthReport, i64)>, now: i64) -> Health {
     }
 }
 
-/// A lane's token: read from its file, or made and written (mode 0600) on first start.
-fn load_or_create_token(path: &Path) -> Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if text.trim().len() >= 32 => Ok(text.trim().to_string()),
-        Ok(_) => Err(Error::Config {
+/// A lane's token: made and written (mode 0600) on first start, then read from its file, which
+/// group and others must not be able to read.
+fn load_or_create_token(path: &Path) -> Result<Zeroizing<String>> {
+    if !path.exists() {
+        write_private(path, &auth::random_token())?;
+    }
+    let token = read_secret(path, "lane token")?;
+    if token.len() < 32 {
+        return Err(Error::Config {
             path: path.to_path_buf(),
             reason: "a lane token must be at least 32 characters (delete the file to have one made)".into(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = auth::random_token();
-            write_private(path, &token)?;
-            Ok(token)
-        }
-        Err(e) => Err(Error::io(path, e)),
+        });
     }
+    Ok(token)
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -169,6 +171,8 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
     use boardcheck_api::{Camera, KioskMode};
     use boardcheck_core::boarding::kiosk::KioskView;
@@ -206,5 +210,21 @@ mod tests {
         assert_eq!(lanes.kiosk("lane-1", 101).expect("a lane").state, KioskMode::Pass);
         lanes.report_health("lane-1", report(Camera::Up), 160);
         assert_eq!(lanes.kiosk("lane-1", 165).expect("a lane").state, KioskMode::Idle, "65 s later: no pass for whoever stands there");
+    }
+
+    #[test]
+    fn a_token_file_is_made_private_and_one_others_may_read_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lane-1.token");
+        let made = load_or_create_token(&path).expect("made");
+        assert_eq!(std::fs::metadata(&path).expect("exists").permissions().mode() & 0o777, 0o600);
+        assert_eq!(*load_or_create_token(&path).expect("read back"), *made);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = load_or_create_token(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("lane-1.token") && err.contains("lane token") && err.contains("chmod 600"), "{err}");
+        std::fs::write(&path, "short\n").expect("writes");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let err = load_or_create_token(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("at least 32 characters"), "{err}");
     }
 }

@@ -15,7 +15,8 @@
 //! Connections (`http::listener`): HTTPS with rustls when `tls_cert`/`tls_key` are set (plain
 //! HTTP only on loopback, or with the explicit `allow_plain_http`); a header-read timeout that
 //! also closes idle connections, a request timeout (the event streams and the lanes' long poll
-//! excepted), and a cap on open connections. Reads for the console and reports run on
+//! excepted), a write timeout (a client that stops reading is closed), and a cap on open
+//! connections (refusals counted in `/metrics`). Reads for the console and reports run on
 //! read-only connections (`readers`), so they never wait behind the lanes' writes; a background
 //! task (`purge`) deletes departed trips' personal data after `retention_hours`.
 //!

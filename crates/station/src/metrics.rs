@@ -1,7 +1,9 @@
 //! Prometheus metrics at `/metrics`: decisions by outcome, stage latency histograms, the manual
-//! queue, lane health.
+//! queue, lane health, the service's connections.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// Latency buckets from 1 ms to 5 s: a lane stage takes milliseconds, a stalled one seconds.
 const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -14,6 +16,19 @@ pub struct Metrics {
     pub manual_queue: IntGauge,
     pub lane_up: IntGaugeVec,
     pub lane_fps: prometheus::GaugeVec,
+    pub connections: ConnectionMetrics,
+}
+
+/// What the listener counts: a cap that is being hit, or accepts that fail (out of file
+/// descriptors), is something an operator must see.
+#[derive(Clone)]
+pub struct ConnectionMetrics {
+    /// Connections closed at once because `max_connections` were open.
+    pub refused: IntCounter,
+    /// Accepts that failed.
+    pub accept_errors: IntCounter,
+    /// Connections open now.
+    pub open: IntGauge,
 }
 
 impl Metrics {
@@ -37,15 +52,25 @@ impl Metrics {
                 .expect("static metric definition"),
             lane_fps: prometheus::GaugeVec::new(Opts::new("lane_fps", "Frames per second the lane reads"), &["lane"])
                 .expect("static metric definition"),
+            connections: ConnectionMetrics {
+                refused: IntCounter::new("connections_refused_total", "Connections closed at once because max_connections were open")
+                    .expect("static metric definition"),
+                accept_errors: IntCounter::new("accept_errors_total", "Connections that could not be accepted (out of file descriptors)")
+                    .expect("static metric definition"),
+                open: IntGauge::new("connections_open", "Connections open now").expect("static metric definition"),
+            },
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 6] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 9] = [
             Box::new(metrics.decisions.clone()),
             Box::new(metrics.stage_seconds.clone()),
             Box::new(metrics.decide_seconds.clone()),
             Box::new(metrics.manual_queue.clone()),
             Box::new(metrics.lane_up.clone()),
             Box::new(metrics.lane_fps.clone()),
+            Box::new(metrics.connections.refused.clone()),
+            Box::new(metrics.connections.accept_errors.clone()),
+            Box::new(metrics.connections.open.clone()),
         ];
         for c in collectors {
             if let Err(e) = metrics.registry.register(c) {

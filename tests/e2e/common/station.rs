@@ -76,10 +76,15 @@ impl TestStation {
         station
     }
 
-    /// Stops the service and starts it again on the same folder and port.
-    pub fn restart(&mut self) {
+    /// Stops the service (its folder stays until the station is dropped).
+    pub fn stop(&mut self) {
         let _ = self.serve.kill();
         let _ = self.serve.wait();
+    }
+
+    /// Stops the service and starts it again on the same folder and port.
+    pub fn restart(&mut self) {
+        self.stop();
         self.serve = spawn_serve(self.dir.path(), self.max_open_files);
         self.wait_until_up();
     }
@@ -178,13 +183,16 @@ fn spawn_serve(dir: &Path, max_open_files: Option<u32>) -> Child {
         .expect("serve starts")
 }
 
-/// A self-signed certificate for 127.0.0.1 as `cert.pem` and `key.pem` in `dir`; the
-/// certificate's path.
+/// A self-signed certificate for 127.0.0.1 as `cert.pem` and `key.pem` (mode 0600, as the
+/// service demands) in `dir`; the certificate's path.
 fn self_signed(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("a certificate");
     let cert = dir.join("cert.pem");
     std::fs::write(&cert, made.cert.pem()).expect("writes cert.pem");
-    std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).expect("writes key.pem");
+    let mut key = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("key.pem")).expect("creates key.pem");
+    key.write_all(made.signing_key.serialize_pem().as_bytes()).expect("writes key.pem");
     cert
 }
 

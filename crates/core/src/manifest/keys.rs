@@ -22,6 +22,7 @@ use aes_gcm::{Aes256Gcm, KeyInit};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 
@@ -31,8 +32,10 @@ const PHOTO_LABEL: &[u8] = b"boardcheck photo encryption v1";
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
-/// The sub-keys derived from one station secret.
+/// The sub-keys derived from one station secret, wiped from memory when dropped.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct StationKeys {
+    #[zeroize(skip)]
     path: PathBuf,
     template_key: [u8; 32],
     document_key: [u8; 32],
@@ -53,9 +56,8 @@ impl StationKeys {
         if !path.exists() {
             create_key_file(path)?;
         }
-        check_private(path, "station key")?;
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let secret = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| Error::Config {
+        let text = read_secret(path, "station key")?;
+        let secret = decode_secret(&text).ok_or_else(|| Error::Config {
             path: path.into(),
             reason: "not a station key (expected 64 hex digits: a 32-byte secret)".into(),
         })?;
@@ -112,6 +114,22 @@ impl StationKeys {
     }
 }
 
+/// A secret file's text without surrounding whitespace, once [`check_private`] allows it; wiped
+/// from memory when dropped.
+pub fn read_secret(path: &Path, what: &str) -> Result<Zeroizing<String>> {
+    check_private(path, what)?;
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
+    Ok(Zeroizing::new(text.trim().to_string()))
+}
+
+/// 32 bytes from a secret file's 64 hex digits (surrounding whitespace ignored), every copy
+/// wiped when dropped.
+pub fn decode_secret(text: &str) -> Option<Zeroizing<[u8; 32]>> {
+    let mut secret = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(text.trim(), &mut secret[..]).ok()?;
+    Some(secret)
+}
+
 /// A document number as it is hashed and masked: no whitespace, upper case.
 pub fn normalise_document(number: &str) -> String {
     number.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
@@ -163,15 +181,16 @@ fn create_key_file(path: &Path) -> Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir).map_err(|e| Error::io(dir, e))?;
 
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let mut secret = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(&mut secret[..]);
     let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let written = options.open(&tmp).and_then(|mut file| {
-        file.write_all(format!("{}\n", hex::encode(secret)).as_bytes())?;
+        file.write_all(Zeroizing::new(hex::encode(&secret[..])).as_bytes())?;
+        file.write_all(b"\n")?;
         file.sync_all()
     });
     let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
@@ -184,10 +203,11 @@ fn create_key_file(path: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 
-/// Refuses a secret file (`what`: the station key, an issuer key, a pepper) that group or
-/// others may read or write: a copied or carelessly created file must not be used as if safe.
+/// Refuses a secret file (`what`: the station key, an issuer key, a pepper, a lane token, the
+/// service's TLS key) that group or others may read or write: a copied or carelessly created
+/// file must not be used as if safe.
 #[cfg(unix)]
-pub(crate) fn check_private(path: &Path, what: &str) -> Result<()> {
+pub fn check_private(path: &Path, what: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.permissions().mode();
     if mode & 0o066 != 0 {
@@ -200,7 +220,7 @@ pub(crate) fn check_private(path: &Path, what: &str) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-pub(crate) fn check_private(_path: &Path, _what: &str) -> Result<()> {
+pub fn check_private(_path: &Path, _what: &str) -> Result<()> {
     Ok(())
 }
 
@@ -292,5 +312,16 @@ mod tests {
         std::fs::write(&path, "abcd\n").expect("writes");
         let err = StationKeys::load_or_create(&path).expect_err("refused").to_string();
         assert!(err.contains("station.key") && err.contains("64 hex digits"), "{err}");
+    }
+
+    #[test]
+    fn station_keys_are_wiped_on_drop() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<StationKeys>();
+        let mut station = keys(1);
+        station.zeroize();
+        assert_eq!((station.template_key, station.document_key, station.photo_key), ([0; 32], [0; 32], [0; 32]));
+        assert!(decode_secret(&"ab".repeat(32)).is_some_and(|s| *s == [0xab; 32]));
+        assert!(decode_secret(&"ab".repeat(31)).is_none() && decode_secret(&"zz".repeat(32)).is_none());
     }
 }

@@ -12,11 +12,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use serde::{Serialize, Serializer};
 use sm3::Sm3;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 
 /// The issuer's secret for [`hash_document`]; `ticket keygen` writes it as `<key-id>.pepper`.
-#[derive(Clone)]
+/// Wiped from memory when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Pepper([u8; 32]);
 
 impl Pepper {
@@ -28,18 +30,17 @@ impl Pepper {
 
     /// Reads a pepper file: 64 hex digits.
     pub fn load(path: &Path) -> Result<Self> {
-        crate::manifest::keys::check_private(path, "document-number pepper")?;
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_hex(text.trim())
-            .ok_or_else(|| Error::Config { path: path.into(), reason: "not a pepper (expected 64 hex digits)".into() })
+        let text = crate::manifest::keys::read_secret(path, "document-number pepper")?;
+        Self::from_hex(&text).ok_or_else(|| Error::Config { path: path.into(), reason: "not a pepper (expected 64 hex digits)".into() })
     }
 
+    /// 64 hex digits (surrounding whitespace ignored).
     pub fn from_hex(hex: &str) -> Option<Self> {
-        hex::decode(hex).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Pepper)
+        crate::manifest::keys::decode_secret(hex).map(|secret| Pepper(*secret))
     }
 
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.0))
     }
 }
 
@@ -86,7 +87,16 @@ mod tests {
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
         let err = Pepper::load(&path).err().expect("refused").to_string();
         assert!(err.contains("a.pepper") && err.contains("hex"), "{err}");
-        std::fs::write(&path, format!("{}\n", Pepper([3; 32]).to_hex())).expect("writes");
+        std::fs::write(&path, format!("{}\n", Pepper([3; 32]).to_hex().as_str())).expect("writes");
         assert_eq!(Pepper::load(&path).expect("loads").0, [3; 32]);
+    }
+
+    #[test]
+    fn a_pepper_is_wiped_when_dropped() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<Pepper>();
+        let mut pepper = Pepper([7; 32]);
+        pepper.zeroize();
+        assert_eq!(pepper.0, [0; 32]);
     }
 }

@@ -23,11 +23,13 @@ use sm2::elliptic_curve::sec1::ToSec1Point;
 use sm2::elliptic_curve::Generate;
 use sm2::SecretKey;
 use sm3::{Digest, Sm3};
+use zeroize::Zeroizing;
 
 use super::document::{hash_document, Pepper};
 use super::token::{self, IssueError, Signed};
 use super::{Refusal, Ticket};
 use crate::error::{Error, Result};
+use crate::manifest::keys::{decode_secret, read_secret};
 
 /// The SM2 distinguishing identifier: GM/T 0009's default, so other SM2 tools (GmSSL,
 /// Bouncy Castle, Tongsuo) verify boardcheck's signatures without extra settings.
@@ -64,23 +66,23 @@ impl Serialize for KeyId {
     }
 }
 
-/// An issuer's SM2 signing key.
+/// An issuer's SM2 signing key. The secret is held as a [`SecretKey`], which wipes itself when
+/// dropped; sm2's `SigningKey` does not, so one is made only for the length of a signature.
 pub struct IssuerKey {
     id: KeyId,
-    signing: SigningKey,
+    secret: SecretKey,
 }
 
 impl IssuerKey {
-    fn from_secret(secret: &[u8]) -> Option<Self> {
-        let signing = SigningKey::from_slice(SIGNER_ID, secret).ok()?;
-        Some(IssuerKey { id: KeyId::of(signing.verifying_key()), signing })
+    fn from_secret(secret: SecretKey) -> Option<Self> {
+        let verifying = VerifyingKey::new(SIGNER_ID, secret.public_key()).ok()?;
+        Some(IssuerKey { id: KeyId::of(&verifying), secret })
     }
 
     /// Reads a `.key` file: 64 hex digits.
     pub fn load(path: &Path) -> Result<Self> {
-        crate::manifest::keys::check_private(path, "issuer private key")?;
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let key = hex::decode(text.trim()).ok().and_then(|secret| Self::from_secret(&secret));
+        let text = read_secret(path, "issuer private key")?;
+        let key = decode_secret(&text).and_then(|secret| SecretKey::from_slice(&secret[..]).ok()).and_then(Self::from_secret);
         key.ok_or_else(|| Error::Config { path: path.into(), reason: "not an SM2 private key (expected 64 hex digits)".into() })
     }
 
@@ -95,8 +97,10 @@ impl IssuerKey {
             return Err(IssueError { field: "issuer", reason: format!("is {}, but the key is {}", ticket.issuer, self.id) });
         }
         let mut bytes = token::payload(ticket)?;
+        let signing = SigningKey::new(SIGNER_ID, &self.secret)
+            .map_err(|e| IssueError { field: "issuer", reason: format!("the SM2 key does not sign: {e}") })?;
         // RFC 6979 nonces: signing needs no random source and cannot leak the key through one.
-        let signature: Signature = self.signing.sign(&bytes);
+        let signature: Signature = signing.sign(&bytes);
         bytes.extend_from_slice(&signature.to_bytes());
         Ok(token::to_text(&bytes))
     }
@@ -107,11 +111,11 @@ impl IssuerKey {
 pub fn keygen(dir: &Path) -> Result<KeyId> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let secret = SecretKey::try_generate().map_err(|e| Error::io(dir, std::io::Error::other(format!("no system randomness: {e}"))))?;
-    let key =
-        IssuerKey::from_secret(&secret.to_bytes()).ok_or_else(|| Error::io(dir, std::io::Error::other("SM2 key generation failed")))?;
+    let public = secret.public_key().to_sec1_point(true);
+    let key = IssuerKey::from_secret(secret).ok_or_else(|| Error::io(dir, std::io::Error::other("SM2 key generation failed")))?;
     let path = |ext: &str| dir.join(format!("{}.{ext}", key.id));
-    write_new(&path("key"), &hex::encode(key.signing.to_bytes()), true)?;
-    write_new(&path("pub"), &hex::encode(key.signing.verifying_key().to_sec1_point(true).as_bytes()), false)?;
+    write_new(&path("key"), &Zeroizing::new(hex::encode(key.secret.to_bytes())), true)?;
+    write_new(&path("pub"), &hex::encode(public.as_bytes()), false)?;
     write_new(&path("pepper"), &Pepper::generate().to_hex(), true)?;
     Ok(key.id)
 }
@@ -149,7 +153,7 @@ struct KeysFile {
 #[serde(deny_unknown_fields)]
 struct IssuerEntry {
     public_key: String,
-    pepper: Option<String>,
+    pepper: Option<Zeroizing<String>>,
 }
 
 impl IssuerKeys {
@@ -183,8 +187,12 @@ impl IssuerKeys {
     }
 
     fn load_toml(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
         let file: KeysFile = toml::from_str(&text).map_err(|e| config(path, e.to_string()))?;
+        if file.issuer.iter().any(|entry| entry.pepper.is_some()) {
+            // Peppers make it a secret file, as a `.pepper` file is.
+            crate::manifest::keys::check_private(path, "issuer keys file with peppers")?;
+        }
         let mut keys = IssuerKeys::default();
         for entry in file.issuer {
             let pepper = match entry.pepper {
@@ -245,5 +253,35 @@ mod tests {
         assert!(err.contains("issuer private key") && err.contains("chmod 600"), "{err}");
         let err = IssuerKeys::load(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("pepper") && err.contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn an_issuers_toml_holding_peppers_is_a_secret_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = keygen(dir.path()).expect("keygen");
+        let line = |ext: &str| std::fs::read_to_string(dir.path().join(format!("{id}.{ext}"))).expect("reads").trim().to_owned();
+        let (public, pepper) = (line("pub"), line("pepper"));
+        let plain = dir.path().join("public.toml");
+        std::fs::write(&plain, format!("[[issuer]]\npublic_key = \"{public}\"\n")).expect("writes");
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(IssuerKeys::load(&plain).is_ok(), "public keys alone may be readable by all");
+        let peppered = dir.path().join("peppered.toml");
+        std::fs::write(&peppered, format!("[[issuer]]\npublic_key = \"{public}\"\npepper = \"{pepper}\"\n")).expect("writes");
+        std::fs::set_permissions(&peppered, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = IssuerKeys::load(&peppered).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("peppered.toml") && err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&peppered, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(IssuerKeys::load(&peppered).is_ok());
+    }
+
+    #[test]
+    fn the_signing_secret_is_held_where_it_is_wiped_on_drop() {
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        // `IssuerKey::secret`'s type; sm2's `SigningKey` is not, so it is never kept.
+        wiped_on_drop::<SecretKey>();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = keygen(dir.path()).expect("keygen");
+        let key = IssuerKey::load(&dir.path().join(format!("{id}.key"))).expect("loads");
+        assert_eq!(key.key_id(), id, "the id is the public key's, as before");
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::decider::Decider;
 use crate::error::{Error, Result};
@@ -23,7 +24,8 @@ use boardcheck_core::decider::{Observation, Presented};
 #[derive(Clone)]
 pub struct ServiceClient {
     url: String,
-    token: String,
+    /// Wiped from memory when the last clone is dropped.
+    token: Zeroizing<String>,
     /// The lane's embedder: the service compares with templates made by the same model.
     model: String,
     /// This run of the lane, in every request id: a restarted lane's track 1 is a new passenger.
@@ -41,7 +43,7 @@ impl ServiceClient {
         let agent = agent(ureq::tls::RootCerts::WebPki);
         let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let run = format!("{}-{}", std::process::id(), started.as_nanos());
-        let (url, token, model) = (url.trim_end_matches('/').to_string(), token.trim().to_string(), model.to_string());
+        let (url, token, model) = (url.trim_end_matches('/').to_string(), Zeroizing::new(token.trim().to_string()), model.to_string());
         ServiceClient { url, token, model, run, agent, presented: Arc::default() }
     }
 
@@ -69,17 +71,17 @@ impl ServiceClient {
     }
 
     fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<Option<T>> {
-        let sent = self.agent.post(format!("{}{path}", self.url)).header("Authorization", self.bearer()).send_json(body);
+        let sent = self.agent.post(format!("{}{path}", self.url)).header("Authorization", self.bearer().as_str()).send_json(body);
         self.answer("POST", path, sent)
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
-        let sent = self.agent.get(format!("{}{path}", self.url)).header("Authorization", self.bearer()).call();
+        let sent = self.agent.get(format!("{}{path}", self.url)).header("Authorization", self.bearer().as_str()).call();
         self.answer("GET", path, sent)
     }
 
-    fn bearer(&self) -> String {
-        format!("Bearer {}", self.token)
+    fn bearer(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("Bearer {}", self.token.as_str()))
     }
 
     /// The answer's body (`None`: 204), or the service's reason for refusing.

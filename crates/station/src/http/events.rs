@@ -50,7 +50,7 @@ pub async fn kiosk(
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
             }
-            let Some(now) = watch.station.kiosk(&watch.lane) else { return None };
+            let now = watch.station.kiosk(&watch.lane)?;
             if now.looks_like(&watch.shown) {
                 continue;
             }

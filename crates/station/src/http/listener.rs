@@ -1,9 +1,12 @@
 //! Accepting connections with limits that keep the service answering whatever arrives:
 //! hyper serves each connection (HTTP/1.1) with a header-read timeout, which closes a
-//! half-sent request and an idle keep-alive connection alike; a semaphore caps open
+//! half-sent request and an idle keep-alive connection alike; a write that makes no progress
+//! for the write timeout fails and closes the connection (hyper has no such timeout, so a
+//! client that never reads would hold its connection for ever); a semaphore caps open
 //! connections, and a connection beyond the cap is closed at once, so idle sockets can neither
 //! use up file descriptors nor queue in the backlog ahead of lanes; a TLS handshake gets the
-//! header timeout too.
+//! header timeout too. Refusals, failed accepts and open connections are counted in the
+//! metrics.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,9 +22,12 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+use crate::metrics::ConnectionMetrics;
 
 /// After an accept error (out of file descriptors), before trying again: retrying at once
 /// would spin.
@@ -31,11 +37,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub struct Limits {
     pub header_timeout: Duration,
+    pub write_timeout: Duration,
     pub max_connections: usize,
 }
 
-/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes.
-pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, limits: Limits, app: Router, shutdown: impl Future<Output = ()>) {
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes, counting in
+/// `counted`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    counted: ConnectionMetrics,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
@@ -46,6 +61,7 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, limits: Limi
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
+                    counted.accept_errors.inc();
                     tracing::warn!(error = %e, "accepting a connection failed");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
@@ -54,16 +70,23 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, limits: Limi
             () = &mut shutdown => break,
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
+            counted.refused.inc();
             tracing::debug!(%peer, max = limits.max_connections, "connection closed: too many open");
             continue;
         };
+        let place = Open::new(permit, &counted);
         let connection = Connection { http: http.clone(), app: app.clone(), peer, watcher: graceful.watcher() };
         let (tls, handshake_timeout) = (tls.clone(), limits.header_timeout);
+        let write_timeout = limits.write_timeout;
         tokio::spawn(async move {
-            let _open = permit;
+            let _place = place;
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY");
             }
+            // Under TLS too, so the handshake's and the records' writes are timed.
+            let mut stream = TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(write_timeout));
+            let stream = Box::pin(stream);
             match tls {
                 None => connection.serve(stream).await,
                 Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
@@ -77,6 +100,25 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, limits: Limi
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}: closing them");
+    }
+}
+
+/// An open connection's place under the cap, counted in the open-connections gauge while held.
+struct Open {
+    _permit: OwnedSemaphorePermit,
+    gauge: prometheus::IntGauge,
+}
+
+impl Open {
+    fn new(permit: OwnedSemaphorePermit, counted: &ConnectionMetrics) -> Self {
+        counted.open.inc();
+        Open { _permit: permit, gauge: counted.open.clone() }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.gauge.dec();
     }
 }
 

@@ -9,7 +9,7 @@
 //! - `events`: the server-sent event streams, the console's and the kiosks'.
 //! - `reports`: the supervisors' reports as JSON, CSV and SVG.
 //! - `lane`: the lane API.
-//! - `listener`: accepting connections, with timeouts and a cap; `tls`: HTTPS.
+//! - `listener`: accepting connections, with timeouts and a cap, counted; `tls`: HTTPS.
 
 mod callers;
 mod console;
@@ -86,7 +86,11 @@ pub async fn serve(station: Shared) -> crate::error::Result<()> {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
         _ => None,
     };
-    let limits = listener::Limits { header_timeout: Duration::from_secs(config.header_timeout_s), max_connections: config.max_connections };
+    let limits = listener::Limits {
+        header_timeout: Duration::from_secs(config.header_timeout_s),
+        write_timeout: Duration::from_secs(config.write_timeout_s),
+        max_connections: config.max_connections,
+    };
     let addr = config.listen;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::io(format!("listen {addr}"), e))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -95,7 +99,8 @@ pub async fn serve(station: Shared) -> crate::error::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    listener::serve(listener, tls, limits, router(station), shutdown).await;
+    let counted = station.metrics.connections.clone();
+    listener::serve(listener, tls, limits, counted, router(station), shutdown).await;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use zeroize::Zeroizing;
 
 use super::callers::{session_cookie, Staff, Supervisor, SESSION_COOKIE};
 use super::{blocking, ApiError, JsonBody, Shared};
@@ -20,7 +21,7 @@ use boardcheck_api::{LoginRequest, StaffSession};
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$2zVBkGmPX5PzAHHlcZj2QmHBx3LsHlxLTV1TkQv7x3s";
 
 fn answer(session: &Session) -> Json<StaffSession> {
-    Json(StaffSession { staff: session.staff.clone(), role: session.role, csrf: session.csrf.clone() })
+    Json(StaffSession { staff: session.staff.clone(), role: session.role, csrf: session.csrf.to_string() })
 }
 
 /// Checks a login under the throttle (see [`crate::auth`]): the attempt is reserved before its
@@ -71,7 +72,8 @@ pub async fn login(
     };
     let max_age = station.config.session_minutes.max(1) * 60;
     let secure = if station.config.secure_cookies { "; Secure" } else { "" };
-    let set_cookie = format!("{SESSION_COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
+    let set_cookie =
+        Zeroizing::new(format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}", cookie.as_str()));
     let mut response = answer(&session).into_response();
     if let Ok(value) = HeaderValue::from_str(&set_cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
