@@ -250,24 +250,17 @@ def patch_onnx_batch(src):
 
 
 def dequantize(quantized, scale, zero_point, axis, block_size):
-    """DequantizeLinear (opset 21, per-tensor, per-axis or blockwise) of constant tensors."""
-    x = quantized.astype(np.int32)
-    if scale.ndim == 0 or scale.size == 1:
-        return ((x - zero_point.astype(np.int32).reshape(())) * scale.reshape(())).astype(np.float32)
-    axis %= x.ndim
-    if not block_size:  # per axis: one scale per slice along `axis`
-        shape = [1] * x.ndim
-        shape[axis] = -1
-        scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
-    else:
-        scale, zero_point = (np.repeat(t, block_size, axis=axis).take(range(x.shape[axis]), axis=axis) for t in (scale, zero_point))
-    return ((x - zero_point.astype(np.int32)) * scale).astype(np.float32)
+    """Blockwise DequantizeLinear (opset 21) of constant tensors: each run of `block_size` values
+    along `axis` shares one scale and zero point."""
+    axis %= quantized.ndim
+    scale, zero_point = (np.repeat(t, block_size, axis=axis).take(range(quantized.shape[axis]), axis=axis) for t in (scale, zero_point))
+    return ((quantized.astype(np.int32) - zero_point.astype(np.int32)) * scale).astype(np.float32)
 
 
 def fold_dequantized_weights(graph, src):
     """Replace each DequantizeLinear of constant int8 weights (and the Reshape of its result) by the
     float weights it computes, so ONNX Runtime runs float convolutions instead of dequantizing the
-    weights on every call (≈35–40 % faster; the outputs are the same within 2e-6)."""
+    weights on every call (≈40 % faster; outputs differ by at most 2.2e-6, on values of about 1)."""
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     kept = []
     for node in graph.node:
@@ -279,9 +272,9 @@ def fold_dequantized_weights(graph, src):
             constants[node.output[0]] = data.reshape(shape)
             continue
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if len(node.input) != 3:
-            raise ConversionError(f'{src}: {node.name or node.output[0]}: DequantizeLinear without a zero point')
-        constants[node.output[0]] = dequantize(*(constants[name] for name in node.input), attrs.get('axis', 1), attrs.get('block_size', 0))
+        if len(node.input) != 3 or not attrs.get('block_size'):
+            raise ConversionError(f'{src}: {node.output[0]}: only blockwise DequantizeLinear with a zero point is folded')
+        constants[node.output[0]] = dequantize(*(constants[name] for name in node.input), attrs.get('axis', 1), attrs['block_size'])
     if len(kept) == len(graph.node):
         raise ConversionError(f'{src}: no DequantizeLinear of constant weights to fold')
     del graph.node[:]
