@@ -9,12 +9,12 @@ use rand::{Rng, SeedableRng};
 use boardcheck_core::boarding::{decide, Candidate, Evidence, FrameEvidence, Place, Policy};
 use boardcheck_core::manifest::{DocumentType, TicketRecord, TicketState, Trip};
 use boardcheck_vision::face::embed::{l2_normalise, similarity};
-
-/// The default embedding's length (Faceplugin 512 + MobileFaceNet 192).
-const DIM: usize = 704;
+use boardcheck_vision::face::EngineOptions;
 
 fn unit(rng: &mut StdRng) -> Vec<f32> {
-    let mut v: Vec<f32> = (0..DIM).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    // The default embedding's length.
+    let dim: usize = EngineOptions::default().embedder.models().iter().map(|m| m.dim).sum();
+    let mut v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
     l2_normalise(&mut v);
     v
 }

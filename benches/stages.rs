@@ -1,6 +1,7 @@
 //! Per-stage latency of the vision core on a real face (criterion): detection (on the photo and
 //! on a 640×480 lane frame, with its letterbox alone), landmarks and alignment of one tracked
-//! face, embedding (single and batched), and the whole analysis with and without liveness.
+//! face, embedding (single, batched and each model alone), and the whole analysis with and
+//! without liveness.
 //! Run with `cargo bench --bench stages`; needs `scripts/setup` first.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -8,7 +9,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use boardcheck_vision::face::align::{warp, Affine, Border};
 use boardcheck_vision::face::detect::rfb::{self, RfbDetector};
 use boardcheck_vision::face::detect::{letterbox, Detector};
-use boardcheck_vision::face::{aligned_crop, EngineOptions, FaceEngine};
+use boardcheck_vision::face::{aligned_crop, EmbedderKind, EngineOptions, FaceEngine};
 use boardcheck_vision::models::Catalog;
 use boardcheck_vision::runtime::{self, OnnxModel, RuntimeOptions};
 use boardcheck_vision::{image_io, paths};
@@ -49,6 +50,15 @@ fn stages(c: &mut Criterion) {
     group.bench_function("align_112", |b| b.iter(|| aligned_crop(&image, &face.points).expect("aligns")));
     let crop = aligned_crop(&image, &face.points).expect("aligns");
     group.bench_function("embed_1", |b| b.iter(|| engine.embedder().embed(std::slice::from_ref(&crop)).expect("embeds")));
+    // Each model alone (with its mirror image): what it adds to a recipe's cost per face.
+    for kind in [EmbedderKind::Faceplugin, EmbedderKind::Mobilefacenet, EmbedderKind::Sface] {
+        let alone =
+            FaceEngine::load(&home, &EngineOptions { runtime: one_thread, liveness: None, embedder: kind, ..EngineOptions::default() })
+                .expect("models");
+        group.bench_function(format!("embed_1_{}", alone.embedder_id()), |b| {
+            b.iter(|| alone.embedder().embed(std::slice::from_ref(&crop)).expect("embeds"))
+        });
+    }
     let eight = vec![crop.clone(); 8];
     group.bench_function("embed_batch_8", |b| {
         b.iter_batched(|| eight.clone(), |crops| engine.embedder().embed(&crops).expect("embeds"), BatchSize::SmallInput)

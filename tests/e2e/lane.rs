@@ -102,9 +102,10 @@ fn an_unreadable_frame_is_skipped_and_counted_and_the_lane_ends() {
 
 #[test]
 fn a_live_lane_embeds_no_more_of_a_passenger_once_decided() {
-    // Three seconds of one passenger at the kiosk, at a camera's pace: time enough to embed
-    // the face the most times a track allows, had the lane not stopped at its decision.
-    let dir = frames_of("obama.jpg", 45);
+    // Six seconds of one passenger at the kiosk, at a camera's pace: time enough to embed the
+    // face the most times a track allows, had the lane not stopped at its decision (and to
+    // decide on a busy machine: the default embedder runs three models).
+    let dir = frames_of("obama.jpg", 90);
     let source = Box::new(Paced::new(Box::new(ImageFolderSource::open(dir.path(), 15.0).expect("opens"))));
     let options = LaneOptions::default();
     assert!(options.drop_stale, "a live lane");

@@ -19,7 +19,7 @@ use boardcheck_core::manifest::{DocumentType, NewTicket, TicketState, Trip};
 use boardcheck_core::ticket::IssuerKeys;
 use boardcheck_vision::face::embed::{l2_normalise, recipe_dim};
 
-const MODEL: &str = "faceplugin512+mobilefacenet+flip";
+const MODEL: &str = "faceplugin512+mobilefacenet+sface+flip";
 const NOW: i64 = 1_760_000_000;
 
 struct Station {
