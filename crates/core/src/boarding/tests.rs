@@ -74,9 +74,10 @@ fn too_close_to_the_runner_up_goes_to_staff() {
 
 #[test]
 fn scores_are_fused_over_frames() {
-    // One frame alone would clear the threshold; the track's mean does not.
-    let mut f = frames(2, &[0.35, 0.1, 0.1]);
-    f.push(frame(Some(false), &[0.95, 0.1, 0.1]));
+    // One frame alone would clear the threshold; the track's mean (0.1 short of it) does not.
+    let t = Policy::default().identify_threshold;
+    let mut f = frames(2, &[t - 0.25, 0.1, 0.1]);
+    f.push(frame(Some(false), &[t + 0.2, 0.1, 0.1]));
     assert_eq!(face(f), NOBODY);
 }
 
