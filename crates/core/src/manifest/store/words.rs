@@ -53,38 +53,29 @@ sql_text!(PassengerStatus, "passenger status":
     PassengerStatus::Manual => "manual",
     PassengerStatus::Refunded => "refunded",
 );
-// Outcomes have their words already (`Outcome::word`): stored as those.
-impl ToSql for Outcome {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.word()))
-    }
+/// Stores an enum that has its word already (`$word`, over every value in `$ty::ALL`) as
+/// that word.
+macro_rules! sql_word {
+    ($ty:ty, $what:literal, $word:ident) => {
+        impl ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.$word()))
+            }
+        }
+
+        impl FromSql for $ty {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let word = value.as_str()?;
+                <$ty>::ALL.into_iter().find(|v| v.$word() == word).ok_or_else(|| {
+                    FromSqlError::Other(format!("unknown {} '{word}' in the database (written by a newer boardcheck?)", $what).into())
+                })
+            }
+        }
+    };
 }
 
-impl FromSql for Outcome {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let word = value.as_str()?;
-        Outcome::ALL
-            .into_iter()
-            .find(|o| o.word() == word)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown outcome '{word}' in the database (written by a newer boardcheck?)").into()))
-    }
-}
-
-// Staff reasons have their codes already (`StaffReason::code`): stored as those.
-impl ToSql for StaffReason {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.code()))
-    }
-}
-
-impl FromSql for StaffReason {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let code = value.as_str()?;
-        StaffReason::ALL.into_iter().find(|r| r.code() == code).ok_or_else(|| {
-            FromSqlError::Other(format!("unknown staff reason '{code}' in the database (written by a newer boardcheck?)").into())
-        })
-    }
-}
+sql_word!(Outcome, "outcome", word);
+sql_word!(StaffReason, "staff reason", code);
 
 sql_text!(ManualState, "manual check state":
     ManualState::Pending => "pending",
